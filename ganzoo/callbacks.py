@@ -1,0 +1,53 @@
+"""Callbacks that count in generator iterations and loggers that never block."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Optional
+
+from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+class GeneratorIterationCheckpoint(ModelCheckpoint):
+    """``ModelCheckpoint`` every N *generator* iterations, always keeping ``last.ckpt``.
+
+    Lightning's ``every_n_train_steps`` counts optimizer steps (D and G together), so
+    N generator iterations are ``N * (n_critic + 1)`` of them; this converts once the
+    module is known.
+    """
+
+    def __init__(self, every_n_generator_iterations: int = 1000, dirpath: Optional[str] = None,
+                 save_top_k: int = -1, **kwargs: Any) -> None:
+        if every_n_generator_iterations < 1:
+            raise ValueError(f"every_n_generator_iterations={every_n_generator_iterations}: must be >= 1")
+        self.every_n_generator_iterations = every_n_generator_iterations
+        kwargs.setdefault("filename", "giter-{g_iter:.0f}")
+        kwargs.setdefault("auto_insert_metric_name", False)
+        super().__init__(dirpath=dirpath, save_last=True, save_top_k=save_top_k,
+                         every_n_train_steps=every_n_generator_iterations, **kwargs)
+
+    def setup(self, trainer, pl_module, stage: str) -> None:
+        super().setup(trainer, pl_module, stage)
+        steps_per_iteration = pl_module.hparams.get("n_critic", 1) + 1
+        self._every_n_train_steps = self.every_n_generator_iterations * steps_per_iteration
+
+
+def wandb_has_credentials() -> bool:
+    if os.environ.get("WANDB_API_KEY"):
+        return True
+    netrc = Path.home() / ".netrc"
+    return netrc.exists() and "api.wandb.ai" in netrc.read_text(errors="ignore")
+
+
+from lightning.pytorch.loggers import WandbLogger  # noqa: E402
+
+
+class SafeWandbLogger(WandbLogger):
+    """``WandbLogger`` that goes offline (never prompts for a key) when there are no credentials.
+
+    Use in a recipe as ``trainer.logger: {class_path: ganzoo.callbacks.SafeWandbLogger}``.
+    """
+
+    def __init__(self, *args: Any, offline: bool = False, **kwargs: Any) -> None:
+        no_credentials = not wandb_has_credentials() and os.environ.get("WANDB_MODE") != "disabled"
+        super().__init__(*args, offline=offline or no_credentials, **kwargs)

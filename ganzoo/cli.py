@@ -1,0 +1,209 @@
+"""The ``ganzoo`` command.
+
+    ganzoo fit --config recipes/sngan_cifar10.yaml [--trainer.devices 8]   (LightningCLI)
+    ganzoo validate --config ...                                           (LightningCLI)
+    ganzoo sample NAME_OR_PATH -n 64 -o grid.png
+    ganzoo list
+    ganzoo eval NAME_OR_PATH --metrics fid,kid --features fashion-mnist
+    ganzoo bench MODEL [MODEL ...]
+    ganzoo publish RUN_DIR --repo-id ORG/NAME [--dry-run DIR]
+    ganzoo theory NAME [--plot FILE] | --list
+
+``fit``/``validate`` go through Lightning's CLI, so every module, datamodule and Trainer
+argument is configurable from YAML recipes and flags. The other subcommands are plain
+argparse and fail with one line and exit status 2 on bad input.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import Optional, Sequence
+
+LIGHTNING_SUBCOMMANDS = ("fit", "validate")
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
+        from ganzoo.training_cli import run_lightning_cli
+
+        run_lightning_cli(argv)
+        return 0
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not hasattr(args, "handler"):
+        parser.print_help()
+        return 0
+    try:
+        return int(args.handler(args) or 0)
+    except KeyboardInterrupt:
+        print("ganzoo: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # noqa: BLE001 - one readable line instead of a traceback
+        if not _is_user_error(error):
+            raise
+        print(f"ganzoo {args.command}: error: {error}", file=sys.stderr)
+        return 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ganzoo",
+        description="A model zoo of GANs: sample, train, evaluate, publish, and check the theory.",
+        epilog="Training: `ganzoo fit --config RECIPE.yaml` and `ganzoo validate ...` take every LightningCLI "
+        "option; see `ganzoo fit --help`.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.add_parser("fit", help="train a GAN from a recipe (LightningCLI; see `ganzoo fit --help`)")
+    sub.add_parser("validate", help="run validation from a recipe (LightningCLI)")
+
+    sample = sub.add_parser("sample", help="write a grid of samples from a zoo model or a pretrained folder")
+    sample.add_argument("model", help="registry name (see `ganzoo list`), pretrained folder, or Hub repo id")
+    sample.add_argument("-n", "--num", type=int, default=64, help="number of samples (default 64)")
+    sample.add_argument("-o", "--output", default="samples.png", help="output PNG path (default samples.png)")
+    sample.add_argument("--seed", type=int, default=0, help="latent seed; same seed, same images (default 0)")
+    sample.add_argument("--nrow", type=int, default=None, help="images per grid row (default sqrt(n))")
+    sample.add_argument("--device", default=None, help="cpu, cuda, cuda:1, ... (default cpu)")
+    sample.add_argument("--no-ema", action="store_true", help="use the raw generator instead of the EMA one")
+    sample.add_argument("--revision", default=None, help="Hub revision (default: the registry's pinned one)")
+    sample.set_defaults(handler=run_sample)
+
+    listing = sub.add_parser("list", help="list the models in the zoo with their measured metrics")
+    listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    listing.set_defaults(handler=run_list)
+
+    publish = sub.add_parser("publish", help="export a training run and upload it to the Hugging Face Hub")
+    publish.add_argument("run", help="a Lightning .ckpt file or a run folder (its last.ckpt)")
+    publish.add_argument("--repo-id", required=True, help="Hub repository, ORG/NAME")
+    publish.add_argument("--dry-run", metavar="DIR", default=None, help="write the folder to DIR and upload nothing")
+    publish.add_argument("--kind", choices=("gan", "generator"), default="gan",
+                         help="gan: G, EMA G and D (fine-tunable); generator: EMA G only")
+    publish.add_argument("--dtype", choices=("float32", "float16"), default="float32")
+    publish.add_argument("--dataset", default=None, help="training data set, shown in the model card")
+    publish.add_argument("--private", action="store_true", help="create the Hub repository as private")
+    publish.set_defaults(handler=run_publish)
+
+    _add_optional(sub, "eval", "evaluate a model: FID / IS / KID / precision-recall under a stated protocol",
+                  "ganzoo.metrics.cli", "add_eval_arguments", "run_eval")
+    _add_optional(sub, "bench", "score several models under one protocol beside published numbers",
+                  "ganzoo.metrics.cli", "add_bench_arguments", "run_bench")
+    _add_optional(sub, "theory", "run an experiment of the theory lab (--list shows them)",
+                  "ganzoo.theory", "add_theory_arguments", "run_theory")
+    return parser
+
+
+def _add_optional(sub, name: str, help_text: str, module: str, add_fn: str, run_fn: str) -> None:
+    """Subcommands whose options live next to their implementation."""
+    import importlib
+
+    parser = sub.add_parser(name, help=help_text)
+    implementation = importlib.import_module(module)
+    getattr(implementation, add_fn)(parser)
+    runner = getattr(implementation, run_fn)
+    parser.set_defaults(handler=lambda args: _call_with_zoo(runner, args))
+
+
+def _call_with_zoo(runner, args):
+    import inspect
+
+    from ganzoo.zoo import get_entry, load
+
+    parameters = inspect.signature(runner).parameters
+    kwargs = {}
+    if "load_fn" in parameters:
+        kwargs["load_fn"] = load
+    if "registry_lookup" in parameters:
+        kwargs["registry_lookup"] = get_entry
+    return runner(args, **kwargs)
+
+
+# ---------------------------------------------------------------------- sample
+def run_sample(args: argparse.Namespace) -> int:
+    if args.num <= 0:
+        raise ValueError(f"-n must be a positive number of samples, got {args.num}")
+    output = Path(args.output)
+    _check_writable(output)
+    import torch
+
+    import ganzoo
+
+    generator = ganzoo.load(args.model, ema=not args.no_ema, device=args.device, revision=args.revision)
+    with torch.inference_mode():
+        samples = generator.sample(args.num, seed=args.seed).float().cpu()
+    if samples.ndim == 4:
+        from torchvision.utils import save_image
+
+        nrow = args.nrow or max(1, int(round(args.num ** 0.5)))
+        save_image(samples, output, nrow=nrow, normalize=True, value_range=(-1, 1))
+    else:
+        from ganzoo.gans.sample_logging import save_scatter
+
+        save_scatter(samples, output, title=f"{args.model}: {args.num} samples")
+    print(f"wrote {args.num} samples from {args.model} (seed {args.seed}) to {output}")
+    return 0
+
+
+def _check_writable(output: Path) -> None:
+    import os
+
+    if output.suffix.lower() not in (".png", ".jpg", ".jpeg"):
+        raise ValueError(f"output {output} must end in .png or .jpg")
+    parent = output.parent if str(output.parent) else Path(".")
+    if not parent.is_dir():
+        raise ValueError(f"cannot write {output}: folder {parent} does not exist")
+    if not os.access(parent, os.W_OK) or (output.exists() and not os.access(output, os.W_OK)):
+        raise ValueError(f"cannot write {output}: permission denied")
+
+
+# ---------------------------------------------------------------------- list
+def run_list(args: argparse.Namespace) -> int:
+    import json
+
+    import ganzoo
+
+    rows = ganzoo.list_models()
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return 0
+    if not rows:
+        print("no models registered")
+        return 0
+    header = f"{'name':<24} {'variant':<8} {'dataset':<34} {'bundled':<8} {'MB':>6}  metrics"
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        size = f"{row['size_mb']:.1f}" if row["size_mb"] is not None else "-"
+        print(f"{row['name']:<24} {row['variant']:<8} {row['dataset'][:34]:<34} {str(row['bundled']):<8} "
+              f"{size:>6}  {'; '.join(row['metrics']) or '-'}")
+    return 0
+
+
+# ---------------------------------------------------------------------- publish
+def run_publish(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from ganzoo.zoo import export_run, publish
+
+    card_info = {"dataset": args.dataset} if args.dataset else {}
+    if args.dry_run:
+        folder = export_run(args.run, args.dry_run, kind=args.kind, dtype=args.dtype, card_info=card_info)
+        print(f"wrote {folder} (dry run: nothing uploaded)")
+        return 0
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = export_run(args.run, Path(tmp) / args.repo_id.split("/")[-1], kind=args.kind, dtype=args.dtype,
+                            card_info=card_info)
+        url = publish(folder, args.repo_id, private=args.private)
+    print(f"uploaded to {url}")
+    return 0
+
+
+def _is_user_error(error: Exception) -> bool:
+    """Errors caused by the user's input get one line; bugs keep their traceback."""
+    from ganzoo.zoo import ModelNotAvailableError, WeightsError
+
+    return isinstance(error, (ValueError, FileNotFoundError, PermissionError, ModelNotAvailableError, WeightsError))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

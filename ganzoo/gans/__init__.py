@@ -1,0 +1,34 @@
+"""LightningModules: ``base.GAN`` holds the training loop; each variant is a preset."""
+from ganzoo.gans.base import GAN
+from ganzoo.gans.dcgan import DCGAN
+from ganzoo.gans.progan import ProGAN
+from ganzoo.gans.rasgan import RaSGAN
+from ganzoo.gans.sngan import SNGAN
+from ganzoo.gans.vanilla import VanillaGAN
+from ganzoo.gans.wgan import WGAN
+from ganzoo.gans.wgan_gp import WGANGP
+
+# name used in recipes, registry entries and error messages -> class
+VARIANTS = {
+    "gan": GAN,
+    "vanilla": VanillaGAN,
+    "dcgan": DCGAN,
+    "wgan": WGAN,
+    "wgan-gp": WGANGP,
+    "sngan": SNGAN,
+    "rasgan": RaSGAN,
+    "progan": ProGAN,
+}
+
+
+def get_variant(name: str) -> type[GAN]:
+    if name not in VARIANTS:
+        import difflib
+
+        close = difflib.get_close_matches(name, VARIANTS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown GAN variant {name!r}.{hint} Known: {', '.join(VARIANTS)}")
+    return VARIANTS[name]
+
+
+__all__ = ["GAN", "DCGAN", "ProGAN", "RaSGAN", "SNGAN", "VanillaGAN", "WGAN", "WGANGP", "VARIANTS", "get_variant"]

@@ -1,0 +1,408 @@
+"""THE training loop: one LightningModule shared by every GAN variant.
+
+Read this file top to bottom to know how every model in the zoo is trained.
+
+One call of ``training_step`` = one discriminator (critic) update on one real batch.
+After every ``n_critic`` discriminator updates comes one generator update. Training
+length is counted in *generator iterations* (what papers count), kept in the
+checkpointed buffer ``generator_iterations``; Lightning's ``trainer.global_step``
+counts every optimizer step (D and G together) and is not used for schedules.
+
+Variants (``dcgan.py``, ``wgan_gp.py``, ...) are presets of this class: they choose
+networks, loss, regularizers and optimizer defaults and override nothing else.
+Progressive growing adds behaviour through the small hooks marked "hook".
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any, Optional
+
+import lightning as L
+import torch
+from torch import Tensor, nn
+from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+
+from ganzoo import regularizers
+from ganzoo.losses import get_loss
+from ganzoo.nn.base import Discriminator, Generator, build_network
+
+OPTIMIZERS = ("adam", "rmsprop", "sgd")
+LR_SCHEDULES = ("constant", "linear")
+
+
+class GAN(L.LightningModule):
+    """A GAN trained by alternating discriminator / generator updates (manual optimization).
+
+    Args:
+        generator, discriminator: the networks (``ganzoo.nn``), or their ``config`` dicts
+            ``{"name": ..., "kwargs": ...}`` (how checkpoints and config.json store them).
+        loss: a name from ``ganzoo.losses.LOSSES`` ("nonsaturating", "wasserstein", "hinge", ...).
+        loss_options: keyword options bound into the loss (e.g. ``{"real_label": 0.9}``).
+        n_critic: discriminator updates per generator update (>= 1).
+        g_lr, d_lr, g_betas, d_betas, optimizer: separate optimizers for G and D
+            ("adam" uses the betas; "rmsprop" and "sgd" ignore them).
+        lr_schedule: "constant" or "linear" (decay to 0 at ``max_generator_iterations``).
+        gp_weight: WGAN-GP gradient penalty weight lambda (0 = off).
+        r1_gamma, r2_gamma: zero-centred penalties on real / fake samples (0 = off).
+        clip_value: WGAN weight clipping bound c applied after each D update (None = off).
+        drift_weight: epsilon-drift penalty eps * E[D(x)^2] (ProGAN); 0 = off.
+        instance_noise_std, instance_noise_anneal: instance noise sigma, linearly annealed
+            to 0 over that many generator iterations (0 = never anneal).
+        ema_decay: decay of the generator's exponential moving average (None = no EMA).
+        max_generator_iterations: stop after this many generator updates (None = Trainer decides).
+        sample_every_n_iterations, num_sample_images: periodic sample grids with fixed latents.
+        seed: seeds the latent stream. Latents are drawn for the GLOBAL batch from a
+            per-step seed and each process takes its slice, so 1 and N processes with the
+            same global batch see the same latents (results are comparable across GPU counts).
+    """
+
+    # Presets override these class attributes; __init__ arguments override presets.
+    default_generator: dict[str, Any] = {"name": "MLPGenerator", "kwargs": {}}
+    default_discriminator: dict[str, Any] = {"name": "MLPDiscriminator", "kwargs": {}}
+
+    def __init__(
+        self,
+        generator: Optional[Generator] = None,
+        discriminator: Optional[Discriminator] = None,
+        loss: str = "nonsaturating",
+        loss_options: Optional[dict[str, Any]] = None,
+        n_critic: int = 1,
+        g_lr: float = 2e-4,
+        d_lr: float = 2e-4,
+        g_betas: tuple[float, float] = (0.5, 0.999),
+        d_betas: tuple[float, float] = (0.5, 0.999),
+        optimizer: str = "adam",
+        lr_schedule: str = "constant",
+        gp_weight: float = 0.0,
+        r1_gamma: float = 0.0,
+        r2_gamma: float = 0.0,
+        clip_value: Optional[float] = None,
+        drift_weight: float = 0.0,
+        instance_noise_std: float = 0.0,
+        instance_noise_anneal: int = 0,
+        ema_decay: Optional[float] = 0.999,
+        max_generator_iterations: Optional[int] = None,
+        sample_every_n_iterations: int = 500,
+        num_sample_images: int = 64,
+        seed: int = 0,
+    ) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        _validate_hyperparameters(locals())
+        self.save_hyperparameters(ignore=["generator", "discriminator"])
+
+        self.generator = _as_network(generator, self.default_generator, Generator, "generator")
+        self.discriminator = _as_network(discriminator, self.default_discriminator, Discriminator, "discriminator")
+        # Checkpoints and load_from_checkpoint rebuild the networks from these JSON configs.
+        self.hparams["generator"] = self.generator.config
+        self.hparams["discriminator"] = self.discriminator.config
+
+        self.loss = get_loss(loss, **(loss_options or {}))
+        self.instance_noise = (
+            regularizers.InstanceNoise(instance_noise_std, 0.0, instance_noise_anneal or 1, schedule="linear")
+            if instance_noise_std > 0
+            else None
+        )
+        # The EMA copy never trains: no grads keeps it out of the DDP reducer.
+        self.generator_ema = None
+        if ema_decay is not None:
+            self.generator_ema = AveragedModel(
+                self.generator, multi_avg_fn=get_ema_multi_avg_fn(ema_decay), use_buffers=True
+            )
+            self.generator_ema.requires_grad_(False)
+
+        # Counters are buffers so they are saved in checkpoints and restored on resume. Python
+        # mirrors are what the loop reads: reading a GPU buffer would sync host and device.
+        self.register_buffer("generator_iterations_t", torch.zeros((), dtype=torch.long))
+        self.register_buffer("discriminator_steps_t", torch.zeros((), dtype=torch.long))
+        self.register_buffer("sample_latents", self.generator.sample_latent(num_sample_images, seed=seed))
+        self._generator_iterations = 0
+        self._discriminator_steps = 0
+        self.register_load_state_dict_post_hook(_refresh_counters_hook)
+
+    # ------------------------------------------------------------------ counters
+    @property
+    def generator_iterations(self) -> int:
+        """Generator updates so far: the unit of training length."""
+        return self._generator_iterations
+
+    @property
+    def discriminator_steps(self) -> int:
+        return self._discriminator_steps
+
+    def _refresh_counters(self) -> None:
+        """After weights are loaded (resume, from_pretrained) the buffers are the truth."""
+        self._generator_iterations = int(self.generator_iterations_t)
+        self._discriminator_steps = int(self.discriminator_steps_t)
+
+    def _count(self, buffer: Tensor, attribute: str) -> None:
+        buffer.add_(1)  # on-device, no sync
+        setattr(self, attribute, getattr(self, attribute) + 1)
+
+    # ------------------------------------------------------------------ the loop
+    def training_step(self, batch: Any, batch_idx: int) -> None:
+        d_opt, g_opt = self.optimizers()
+        real = self.prepare_real(_real_images(batch))
+
+        d_logs = self.discriminator_step(real, d_opt)
+        self._count(self.discriminator_steps_t, "_discriminator_steps")
+
+        if self.discriminator_steps % self.hparams.n_critic == 0:
+            self._last_g_logs = self.generator_step(real, g_opt)
+            self._count(self.generator_iterations_t, "_generator_iterations")
+            if self.generator_ema is not None:
+                self.generator_ema.update_parameters(self.generator)
+            self._step_lr_schedules()
+            self.after_generator_step()
+            self._maybe_log_samples()
+            self._maybe_stop()
+        self._maybe_log_scalars(d_logs)
+
+    def discriminator_step(self, real: Tensor, d_opt) -> dict[str, Tensor]:
+        """One D update: loss on real vs detached fakes, plus the configured penalties."""
+        hp = self.hparams
+        with self.toggled_optimizer(d_opt):
+            with torch.no_grad():
+                fake = self.generate(self._latents(real.shape[0], stream=0))
+            d_real = self.discriminator(self._noisy(real))
+            d_fake = self.discriminator(self._noisy(fake))
+            adversarial = self.loss.discriminator(d_real, d_fake)
+            total = adversarial
+            logs = {"d_loss": adversarial.detach(), "d_real": d_real.detach().mean(), "d_fake": d_fake.detach().mean()}
+            if hp.gp_weight > 0:
+                alpha = self._uniform(real.shape[0], stream=1)
+                penalty = regularizers.gradient_penalty(self.discriminator, real, fake, alpha=alpha)
+                total = total + hp.gp_weight * penalty
+                logs["gradient_penalty"] = penalty.detach()
+            if hp.r1_gamma > 0:
+                penalty = regularizers.r1_penalty(self.discriminator, real, hp.r1_gamma)
+                total = total + penalty
+                logs["r1_penalty"] = penalty.detach()
+            if hp.r2_gamma > 0:
+                penalty = regularizers.r2_penalty(self.discriminator, fake, hp.r2_gamma)
+                total = total + penalty
+                logs["r2_penalty"] = penalty.detach()
+            if hp.drift_weight > 0:
+                drift = d_real.float().pow(2).mean()
+                total = total + hp.drift_weight * drift
+                logs["drift"] = drift.detach()
+            self.check_finite(total, "discriminator loss")
+            d_opt.zero_grad(set_to_none=True)
+            self.manual_backward(total)
+            d_opt.step()
+        if hp.clip_value is not None:
+            regularizers.clip_weights_(self.discriminator, hp.clip_value)
+        return logs
+
+    def generator_step(self, real: Tensor, g_opt) -> dict[str, Tensor]:
+        """One G update. Relativistic losses also need D's scores on the real batch."""
+        with self.toggled_optimizer(g_opt):
+            fake = self.generate(self._latents(real.shape[0], stream=2))
+            d_fake = self.discriminator(self._noisy(fake))
+            d_real = self.discriminator(self._noisy(real)) if self.loss.relativistic else None
+            g_loss = self.loss.generator(d_real, d_fake)
+            self.check_finite(g_loss, "generator loss")
+            g_opt.zero_grad(set_to_none=True)
+            self.manual_backward(g_loss)
+            g_opt.step()
+        return {"g_loss": g_loss.detach()}
+
+    # ------------------------------------------------------------------ hooks
+    def prepare_real(self, real: Tensor) -> Tensor:
+        """Hook: transform the real batch before use (ProGAN downsamples it)."""
+        return real
+
+    def generate(self, z: Tensor) -> Tensor:
+        """Hook: the training generator's forward (ProGAN passes its fade-in alpha)."""
+        return self.generator(z)
+
+    def after_generator_step(self) -> None:
+        """Hook: called after each generator update (ProGAN advances its schedule)."""
+
+    def check_finite(self, value: Tensor, term: str) -> None:
+        """Hook for the divergence guard; the base loop does not sync to check (no .item())."""
+
+    # ------------------------------------------------------------------ sampling
+    @property
+    def sampling_generator(self) -> Generator:
+        """The EMA generator when there is one (what we publish), else the trained one."""
+        return self.generator_ema.module if self.generator_ema is not None else self.generator
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: Optional[int] = None, ema: bool = True) -> Tensor:
+        generator = self.sampling_generator if ema else self.generator
+        was_training = generator.training
+        generator.eval()
+        try:
+            return generator.sample(n, seed=seed)
+        finally:
+            generator.train(was_training)
+
+    # ------------------------------------------------------------------ saving
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Lets `ganzoo publish` rebuild the right variant from a checkpoint alone.
+        from ganzoo.gans import VARIANTS
+
+        variant = next((name for name, cls in VARIANTS.items() if cls is type(self)), None)
+        checkpoint["ganzoo"] = {"variant": variant, "generator_iterations": self.generator_iterations}
+
+    def save_pretrained(self, folder: str | Path, dtype: str = "float32") -> Path:
+        """G, EMA G and D as safetensors + config.json (reload with ``from_pretrained``)."""
+        from ganzoo.zoo.serialization import save_gan
+
+        return save_gan(self, folder, dtype=dtype)
+
+    @classmethod
+    def from_pretrained(cls, folder: str | Path) -> "GAN":
+        from ganzoo.zoo.serialization import load_gan_from_folder
+
+        return load_gan_from_folder(folder)
+
+    # ------------------------------------------------------------------ optimizers
+    def configure_optimizers(self):
+        hp = self.hparams
+        d_opt = _make_optimizer(hp.optimizer, self.discriminator.parameters(), hp.d_lr, hp.d_betas)
+        g_opt = _make_optimizer(hp.optimizer, self.generator.parameters(), hp.g_lr, hp.g_betas)
+        if hp.lr_schedule == "constant":
+            return [d_opt, g_opt]
+        total = hp.max_generator_iterations
+        factor = lambda _: max(0.0, 1.0 - self.generator_iterations / total)  # noqa: E731
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, factor) for opt in (d_opt, g_opt)]
+        return [d_opt, g_opt], schedulers
+
+    def _step_lr_schedules(self) -> None:
+        # Manual optimization: Lightning never steps schedulers for us.
+        schedulers = self.lr_schedulers()
+        if schedulers is None:
+            return
+        for scheduler in schedulers if isinstance(schedulers, list) else [schedulers]:
+            scheduler.step()
+
+    # ------------------------------------------------------------------ internals
+    def _latents(self, local_batch: int, stream: int) -> Tensor:
+        """Latents for this process's share of the global batch, identical across world sizes."""
+        world, rank = self._world_and_rank()
+        rng = self._step_rng(stream)
+        z = torch.randn(local_batch * world, self.generator.latent_dim, generator=rng, device=self.device)
+        return z[rank * local_batch : (rank + 1) * local_batch]
+
+    def _uniform(self, local_batch: int, stream: int) -> Tensor:
+        world, rank = self._world_and_rank()
+        u = torch.rand(local_batch * world, generator=self._step_rng(stream), device=self.device)
+        return u[rank * local_batch : (rank + 1) * local_batch]
+
+    def _step_rng(self, stream: int) -> torch.Generator:
+        # A fresh generator per (step, stream) keeps runs reproducible after resume too.
+        step = self.discriminator_steps
+        rng = torch.Generator(device=self.device)
+        rng.manual_seed(((self.hparams.seed * 1_000_003 + step) * 8 + stream) % (2**63))
+        return rng
+
+    def _world_and_rank(self) -> tuple[int, int]:
+        trainer = self._trainer
+        if trainer is None:
+            return 1, 0
+        return trainer.world_size, trainer.global_rank
+
+    def _noisy(self, x: Tensor) -> Tensor:
+        if self.instance_noise is None:
+            return x
+        return self.instance_noise(x, self.generator_iterations)
+
+    def _maybe_log_scalars(self, d_logs: dict[str, Tensor]) -> None:
+        # self.log costs about a millisecond per call: call it only in the batches whose values
+        # the Trainer writes out (every `log_every_n_steps`, and the last one).
+        trainer = self._trainer
+        if trainer is None or not trainer._logger_connector.should_update_logs:
+            return
+        self.log_dict({**d_logs, **getattr(self, "_last_g_logs", {})})
+        self.log("g_iter", float(self.generator_iterations), prog_bar=True)
+
+    def _maybe_stop(self) -> None:
+        limit = self.hparams.max_generator_iterations
+        if limit is not None and self.generator_iterations >= limit:
+            self.trainer.should_stop = True
+
+    def _maybe_log_samples(self) -> None:
+        every = self.hparams.sample_every_n_iterations
+        if every <= 0 or self.generator_iterations % every != 0 or self._trainer is None:
+            return
+        if not self.trainer.is_global_zero:
+            return
+        from ganzoo.gans.sample_logging import log_sample_grid
+
+        log_sample_grid(self)
+
+    def on_train_end(self) -> None:
+        if self.hparams.sample_every_n_iterations > 0 and self.trainer.is_global_zero:
+            from ganzoo.gans.sample_logging import log_sample_grid
+
+            log_sample_grid(self)
+
+
+# ---------------------------------------------------------------------- helpers
+def _refresh_counters_hook(module: GAN, incompatible_keys) -> None:
+    module._refresh_counters()  # a named function, not a lambda: DDP spawn pickles the module
+
+
+def _real_images(batch: Any) -> Tensor:
+    """Datamodules yield (x, y); plain tensors are accepted too."""
+    return batch[0] if isinstance(batch, (tuple, list)) else batch
+
+
+def _as_network(spec: Any, default: dict[str, Any], kind: type[nn.Module], role: str) -> nn.Module:
+    if spec is None:
+        spec = default
+    if isinstance(spec, dict) and "class_path" in spec:  # jsonargparse style, from YAML
+        spec = {"name": spec["class_path"].rsplit(".", 1)[-1], "kwargs": spec.get("init_args", {})}
+    if isinstance(spec, dict):
+        if set(spec) - {"name", "kwargs"} or "name" not in spec:
+            raise ValueError(f"{role} config must be {{'name': ..., 'kwargs': {{...}}}}, got keys {sorted(spec)}")
+        spec = build_network(spec["name"], **spec.get("kwargs", {}))
+    if not isinstance(spec, kind):
+        raise TypeError(f"{role} must be a ganzoo.nn.{kind.__name__} (or its config dict), got {type(spec).__name__}")
+    return spec
+
+
+def _make_optimizer(name: str, params, lr: float, betas) -> torch.optim.Optimizer:
+    # foreach implementations are the fast default on both CPU and GPU.
+    if name == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)
+    if name == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, foreach=True)
+
+
+def _validate_hyperparameters(args: dict[str, Any]) -> None:
+    """Refuse bad settings at construction with a message that names the value."""
+
+    def bad(name: str, why: str) -> None:
+        raise ValueError(f"{name}={args[name]!r}: {why}")
+
+    if not isinstance(args["n_critic"], int) or args["n_critic"] < 1:
+        bad("n_critic", "must be an integer >= 1 (discriminator updates per generator update)")
+    for name in ("g_lr", "d_lr"):
+        if not (isinstance(args[name], (int, float)) and math.isfinite(args[name]) and args[name] > 0):
+            bad(name, "learning rate must be a finite number > 0")
+    for name in ("g_betas", "d_betas"):
+        betas = args[name]
+        if len(betas) != 2 or not all(0.0 <= b < 1.0 for b in betas):
+            bad(name, "Adam betas must be two numbers in [0, 1)")
+    if args["optimizer"] not in OPTIMIZERS:
+        bad("optimizer", f"choose one of {', '.join(OPTIMIZERS)}")
+    if args["lr_schedule"] not in LR_SCHEDULES:
+        bad("lr_schedule", f"choose one of {', '.join(LR_SCHEDULES)}")
+    if args["lr_schedule"] == "linear" and not args["max_generator_iterations"]:
+        bad("lr_schedule", "'linear' decays to 0 at max_generator_iterations, which must then be set")
+    for name in ("gp_weight", "r1_gamma", "r2_gamma", "drift_weight", "instance_noise_std"):
+        if args[name] < 0:
+            bad(name, "must be >= 0")
+    if args["clip_value"] is not None and args["clip_value"] <= 0:
+        bad("clip_value", "weight clipping bound must be > 0 (or None to disable)")
+    if args["ema_decay"] is not None and not 0.0 < args["ema_decay"] < 1.0:
+        bad("ema_decay", "must be in (0, 1) or None")
+    if args["max_generator_iterations"] is not None and args["max_generator_iterations"] < 1:
+        bad("max_generator_iterations", "must be >= 1 or None")
+    if args["num_sample_images"] < 1:
+        bad("num_sample_images", "must be >= 1")

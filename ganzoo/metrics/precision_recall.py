@@ -1,0 +1,90 @@
+"""Improved precision and recall (Kynkaanniemi et al., NeurIPS 2019), on any features.
+
+Each set's manifold is approximated by the union of balls centred on its points, each ball's
+radius being the distance to the point's k-th nearest neighbour in the same set (the point
+itself excluded; the paper uses k = 3):
+
+    precision = fraction of fake points inside the real manifold   (quality)
+    recall    = fraction of real points inside the fake manifold   (coverage)
+
+A point y is inside the manifold of X when ||y - x|| <= r_k(x) for at least one x in X.
+Distances are computed in float64 with ``torch.cdist`` over row chunks, so memory stays at
+``chunk x N`` whatever the set sizes.
+"""
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+from torchmetrics import Metric
+from torchmetrics.utilities import dim_zero_cat
+
+DEFAULT_CHUNK = 1024
+
+
+def knn_radii(features: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK) -> Tensor:
+    """Distance from each row of ``features`` to its k-th nearest neighbour among the other rows."""
+    n = features.shape[0]
+    if not 1 <= k < n:
+        raise ValueError(f"k-NN radii need 1 <= k < number of points, got k={k} with {n} points")
+    features = features.double()
+    radii = []
+    for block in features.split(chunk):
+        distances = torch.cdist(block, features)
+        # The k+1 smallest include the point itself (distance 0): the (k+1)-th is the k-th neighbour.
+        radii.append(distances.kthvalue(k + 1, dim=1).values)
+    return torch.cat(radii)
+
+
+def inside_manifold(queries: Tensor, support: Tensor, radii: Tensor, chunk: int = DEFAULT_CHUNK) -> Tensor:
+    """Boolean (len(queries),): is each query within radii[j] of some support point j?"""
+    support = support.double()
+    inside = []
+    for block in queries.double().split(chunk):
+        inside.append((torch.cdist(block, support) <= radii[None, :]).any(dim=1))
+    return torch.cat(inside)
+
+
+def improved_precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK) -> tuple[float, float]:
+    """(precision, recall) of ``fake`` features against ``real`` features, both (N, d)."""
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
+        raise ValueError(f"features must be (N, d) with the same d, got real {tuple(real.shape)}, fake {tuple(fake.shape)}")
+    precision = inside_manifold(fake, real, knn_radii(real, k, chunk), chunk).double().mean().item()
+    recall = inside_manifold(real, fake, knn_radii(fake, k, chunk), chunk).double().mean().item()
+    return precision, recall
+
+
+class PrecisionRecall(Metric):
+    """torchmetrics wrapper: feature states are gathered across processes (``dist_reduce_fx="cat"``)
+    before ``compute``, so the k-NN balls are those of the full sets, as in one process.
+
+    ``update(features, real)`` takes features, not images (ganzoo extracts once and feeds
+    every metric). With ``reset_real_features=False`` the reference survives ``reset()``.
+    """
+
+    full_state_update = False
+    higher_is_better = True
+
+    def __init__(self, k: int = 3, chunk: int = DEFAULT_CHUNK, reset_real_features: bool = False, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.k = int(k)
+        self.chunk = int(chunk)
+        self.reset_real_features = reset_real_features
+        self.add_state("real_features", [], dist_reduce_fx="cat")
+        self.add_state("fake_features", [], dist_reduce_fx="cat")
+
+    def update(self, features: Tensor, real: bool) -> None:
+        (self.real_features if real else self.fake_features).append(features)
+
+    def compute(self) -> tuple[Tensor, Tensor]:
+        precision, recall = improved_precision_recall(
+            dim_zero_cat(self.real_features), dim_zero_cat(self.fake_features), self.k, self.chunk
+        )
+        return torch.tensor(precision, dtype=torch.float64), torch.tensor(recall, dtype=torch.float64)
+
+    def reset(self) -> None:
+        if self.reset_real_features:
+            super().reset()
+            return
+        real = self._defaults.pop("real_features")
+        super().reset()
+        self._defaults["real_features"] = real

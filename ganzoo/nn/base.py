@@ -1,0 +1,142 @@
+"""Base classes shared by every network in the zoo.
+
+Networks know nothing about training. A generator maps latents to samples and can
+sample itself; a discriminator maps samples to one score per sample and checks that
+what reaches it has the shape it was built for. Constructor keyword arguments are the
+network's config: ``network.config`` round-trips through ``build_network``.
+"""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Sequence
+
+import torch
+from torch import Tensor, nn
+
+# name -> class, filled by ``@register_network``; config.json stores {"name": ..., "kwargs": ...}
+NETWORKS: dict[str, type[nn.Module]] = {}
+
+
+def register_network(cls: type[nn.Module]) -> type[nn.Module]:
+    """Class decorator: make a network buildable from its name (used by configs and the zoo)."""
+    if cls.__name__ in NETWORKS and NETWORKS[cls.__name__] is not cls:
+        raise ValueError(f"network name {cls.__name__!r} registered twice")
+    NETWORKS[cls.__name__] = cls
+    return cls
+
+
+def build_network(name: str, kwargs: dict[str, Any] | None = None, **more_kwargs: Any) -> nn.Module:
+    """Build a registered network from its class name and constructor kwargs.
+
+    Both ``build_network("DCGANGenerator", resolution=28)`` and
+    ``build_network(**network.config)`` work.
+    """
+    import ganzoo.nn  # noqa: F401  (importing the package registers every network)
+
+    kwargs = {**(kwargs or {}), **more_kwargs}
+
+    if name not in NETWORKS:
+        import difflib
+
+        close = difflib.get_close_matches(name, NETWORKS, n=3)
+        hint = f" Did you mean {', '.join(close)}?" if close else ""
+        raise ValueError(f"unknown network {name!r}.{hint} Known: {', '.join(sorted(NETWORKS))}")
+    return NETWORKS[name](**kwargs)
+
+
+class ConfigMixin:
+    """Records the constructor's keyword arguments as ``self.config`` (JSON-clean values)."""
+
+    def _record_config(self, frame_locals: dict[str, Any]) -> None:
+        signature = inspect.signature(type(self).__init__)
+        self._config = {
+            name: frame_locals[name]
+            for name, param in signature.parameters.items()
+            if name != "self" and param.kind not in (param.VAR_POSITIONAL, param.VAR_KEYWORD)
+        }
+
+    @property
+    def config(self) -> dict[str, Any]:
+        """``{"name": class name, "kwargs": constructor kwargs}``; ``build_network(**config)`` rebuilds it."""
+        kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in self._config.items()}
+        return {"name": type(self).__name__, "kwargs": kwargs}
+
+
+class Generator(ConfigMixin, nn.Module):
+    """A generator: ``forward(z) -> samples``; images are in [-1, 1].
+
+    Subclasses call ``super().__init__(latent_dim, output_shape)`` and then
+    ``self._record_config(locals())`` at the end of their ``__init__``.
+    """
+
+    def __init__(self, latent_dim: int, output_shape: Sequence[int]) -> None:
+        super().__init__()
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be >= 1, got {latent_dim}")
+        self.latent_dim = int(latent_dim)
+        self.output_shape = tuple(int(s) for s in output_shape)
+
+    def sample_latent(self, n: int, seed: int | None = None, device: torch.device | str | None = None) -> Tensor:
+        """Standard-normal latents. With ``seed`` the draw is made on the CPU so it is the
+        same on every machine and device."""
+        if n < 1:
+            raise ValueError(f"number of samples must be >= 1, got {n}")
+        device = device if device is not None else self._device()
+        if seed is None:
+            return torch.randn(n, self.latent_dim, device=device)
+        rng = torch.Generator().manual_seed(int(seed))
+        return torch.randn(n, self.latent_dim, generator=rng).to(device)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 1024) -> Tensor:
+        """``n`` samples (on the generator's device), deterministic for a given ``seed``."""
+        z = self.sample_latent(n, seed=seed)
+        # Sampling never touches BatchNorm statistics: eval mode for the duration.
+        was_training = self.training
+        self.eval()
+        try:
+            return torch.cat([self(chunk) for chunk in z.split(batch_size)])
+        finally:
+            self.train(was_training)
+
+    def save_pretrained(self, folder, dtype: str = "float32"):
+        """Write ``model.safetensors`` + ``config.json`` (reload with ``from_pretrained``)."""
+        from ganzoo.zoo.serialization import save_generator
+
+        return save_generator(self, folder, dtype=dtype)
+
+    @classmethod
+    def from_pretrained(cls, folder) -> "Generator":
+        """Strictly load a folder written by ``save_pretrained`` (or a zoo export)."""
+        from ganzoo.zoo.serialization import load_generator_from_folder
+
+        return load_generator_from_folder(folder)
+
+    def _device(self) -> torch.device:
+        for tensor in self.parameters():
+            return tensor.device
+        for tensor in self.buffers():
+            return tensor.device
+        return torch.device("cpu")
+
+    def check_latent(self, z: Tensor) -> None:
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(
+                f"{type(self).__name__} expects latents of shape (N, {self.latent_dim}), got {tuple(z.shape)}"
+            )
+
+
+class Discriminator(ConfigMixin, nn.Module):
+    """A discriminator / critic: ``forward(x) -> (N,)`` raw scores (no sigmoid)."""
+
+    def __init__(self, input_shape: Sequence[int]) -> None:
+        super().__init__()
+        self.input_shape = tuple(int(s) for s in input_shape)
+
+    def check_input(self, x: Tensor) -> None:
+        """Raise a clear error when a batch of the wrong shape reaches the discriminator."""
+        if tuple(x.shape[1:]) != self.input_shape:
+            raise ValueError(
+                f"{type(self).__name__} was built for inputs of shape (N, {', '.join(map(str, self.input_shape))}) "
+                f"but got {tuple(x.shape)}; check the data module's resolution/channels against the network's"
+            )

@@ -1,0 +1,90 @@
+"""Fully connected networks for low-dimensional toy data (2-D Gaussian mixtures, the theory experiments).
+
+No batch norm anywhere: it couples the samples of a batch, so results would change with the per-process
+batch size under DDP, and it hides mode collapse on toy data. Weights keep PyTorch's default init.
+"""
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from ganzoo.nn.base import Discriminator, Generator, register_network
+from ganzoo.nn.layers import check_choice, check_positive, make_activation, maybe_spectral_norm
+
+
+def _mlp(
+    in_dim: int, hidden_dim: int, out_dim: int, n_layers: int, activation: str, spectral_norm: bool = False
+) -> nn.Sequential:
+    """``n_layers`` hidden layers (Linear + activation) followed by a Linear output layer."""
+    layers: list[nn.Module] = []
+    width = in_dim
+    for _ in range(n_layers):
+        layers += [maybe_spectral_norm(nn.Linear(width, hidden_dim), spectral_norm), make_activation(activation)]
+        width = hidden_dim
+    layers.append(maybe_spectral_norm(nn.Linear(width, out_dim), spectral_norm))
+    return nn.Sequential(*layers)
+
+
+def _check_image_shape(image_shape, flat_dim: int, name: str) -> None:
+    """An MLP can serve images (the original GAN's setting) when told their shape."""
+    if image_shape is None:
+        return
+    size = 1
+    for side in image_shape:
+        size *= int(side)
+    if size != flat_dim:
+        raise ValueError(f"image_shape={list(image_shape)} has {size} values but {name}={flat_dim}")
+
+
+@register_network
+class MLPGenerator(Generator):
+    """z (N, latent_dim) -> samples (N, out_dim), or (N, *image_shape) when ``image_shape`` is given.
+
+    ``output_activation=None`` (default) leaves the output unbounded: toy data such as the 5x5 Gaussian
+    grid lives in [-4.2, 4.2], outside tanh's range. Use ``"tanh"`` for data scaled to [-1, 1].
+    """
+
+    def __init__(
+        self,
+        latent_dim: int = 2,
+        out_dim: int = 2,
+        hidden_dim: int = 128,
+        n_layers: int = 3,
+        activation: str = "relu",
+        output_activation: str | None = None,
+        image_shape: list[int] | None = None,
+    ) -> None:
+        check_positive(latent_dim=latent_dim, out_dim=out_dim, hidden_dim=hidden_dim, n_layers=n_layers)
+        check_choice("output_activation", output_activation, [None, "tanh"])
+        _check_image_shape(image_shape, out_dim, "out_dim")
+        super().__init__(latent_dim, image_shape or (out_dim,))
+        self.net = _mlp(latent_dim, hidden_dim, out_dim, n_layers, activation)
+        self.squash = nn.Tanh() if output_activation == "tanh" else nn.Identity()
+        self._record_config(locals())
+
+    def forward(self, z: Tensor) -> Tensor:
+        self.check_latent(z)
+        return self.squash(self.net(z)).view(z.shape[0], *self.output_shape)
+
+
+@register_network
+class MLPDiscriminator(Discriminator):
+    """samples (N, in_dim) -> raw scores (N,)."""
+
+    def __init__(
+        self,
+        in_dim: int = 2,
+        hidden_dim: int = 128,
+        n_layers: int = 3,
+        activation: str = "leaky_relu",
+        spectral_norm: bool = False,
+        image_shape: list[int] | None = None,
+    ) -> None:
+        check_positive(in_dim=in_dim, hidden_dim=hidden_dim, n_layers=n_layers)
+        _check_image_shape(image_shape, in_dim, "in_dim")
+        super().__init__(image_shape or (in_dim,))
+        self.net = _mlp(in_dim, hidden_dim, 1, n_layers, activation, spectral_norm)
+        self._record_config(locals())
+
+    def forward(self, x: Tensor) -> Tensor:
+        self.check_input(x)
+        return self.net(x.flatten(1)).squeeze(1)

@@ -1,0 +1,81 @@
+"""Export a training run (Lightning checkpoint) as a pretrained folder and upload it to the Hub."""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Optional
+
+import torch
+
+from ganzoo.zoo.cards import render_model_card
+from ganzoo.zoo.serialization import save_gan, save_generator
+
+
+def find_checkpoint(run: str | Path) -> Path:
+    """A ``.ckpt`` file, or a run folder: its ``last.ckpt`` if present, else the newest checkpoint."""
+    run = Path(run)
+    if run.is_file():
+        return run
+    if not run.is_dir():
+        raise FileNotFoundError(f"{run} is neither a checkpoint file nor a run folder")
+    candidates = sorted(run.rglob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", -p.stat().st_mtime))
+    if not candidates:
+        raise FileNotFoundError(f"no .ckpt file under {run}")
+    return candidates[0]
+
+
+def gan_from_checkpoint(path: str | Path):
+    """Rebuild the LightningModule from a checkpoint, reading it with ``weights_only=True``."""
+    from ganzoo.gans import get_variant
+
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    meta = checkpoint.get("ganzoo")
+    if not meta:
+        raise ValueError(f"{path} was not written by a ganzoo GAN (no 'ganzoo' section)")
+    hparams = dict(checkpoint["hyper_parameters"])
+    gan = get_variant(meta["variant"])(**hparams)
+    gan.load_state_dict(checkpoint["state_dict"], strict=True)
+    return gan
+
+
+def export_run(run: str | Path, out_dir: str | Path, *, kind: str = "gan", dtype: str = "float32",
+               card_info: Optional[dict[str, Any]] = None) -> Path:
+    """Write safetensors + config.json + README.md (model card) for a run."""
+    if kind not in ("gan", "generator"):
+        raise ValueError(f"kind={kind!r}: choose 'gan' (G, EMA G and D) or 'generator' (EMA G only)")
+    gan = gan_from_checkpoint(find_checkpoint(run))
+    info = _card_info(gan, Path(out_dir).name, card_info or {})
+    card = render_model_card(info)
+    if kind == "gan":
+        return save_gan(gan, out_dir, dtype=dtype, card=card)
+    return save_generator(gan.sampling_generator, out_dir, dtype=dtype, card=card)
+
+
+def publish(folder: str | Path, repo_id: str, *, private: bool = False, token: Optional[str] = None,
+            revision: Optional[str] = None) -> str:
+    """Upload an exported folder with ``HfApi.upload_folder``; returns the commit URL."""
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    commit = api.upload_folder(repo_id=repo_id, folder_path=str(folder), revision=revision,
+                               commit_message="Upload ganzoo model")
+    return str(getattr(commit, "commit_url", commit))
+
+
+def _card_info(gan, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
+    from ganzoo.gans import VARIANTS
+
+    variant = next((k for k, cls in VARIANTS.items() if cls is type(gan)), type(gan).__name__.lower())
+    info = {
+        "name": name,
+        "variant": variant,
+        "dataset": "unknown data set (pass card_info={'dataset': ...})",
+        "generator": gan.generator.config,
+        "discriminator": gan.discriminator.config,
+        "num_params_generator": sum(p.numel() for p in gan.generator.parameters()),
+        "num_params_discriminator": sum(p.numel() for p in gan.discriminator.parameters()),
+        "training": {"generator_iterations": gan.generator_iterations, "loss": gan.hparams.loss,
+                     "n_critic": gan.hparams.n_critic},
+    }
+    info.update(overrides)
+    return info

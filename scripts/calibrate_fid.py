@@ -1,0 +1,120 @@
+#!/usr/bin/env python3
+"""Calibrate the in-domain metrics: what do FID / KID / IS / precision-recall read for REAL images?
+
+    python scripts/calibrate_fid.py --dataset fashion-mnist --device cpu
+    python scripts/calibrate_fid.py --dataset cifar10 --device cuda --data-dir DIR   # once its classifier exists
+
+Scores the real test split, and degraded copies of it, against the train split, with the
+shipped in-domain extractor, and writes the numbers with their full protocols into
+``benchmarks/fid_calibration.json`` (one key per data set; other keys are kept). These are
+the floor and the scale for every later in-domain number: a generator cannot be expected to
+beat "real test vs train", and the noise / blur rows say how big a difference is.
+
+Rows: the clean test split; + Gaussian pixel noise of std sigma in [-1, 1] units (clamped);
+Gaussian blur (torchvision ``gaussian_blur``, kernel 5). FID, KID and IS use the whole train
+split as reference; precision/recall use a fixed random 10k subset of it (k-NN radii over
+50-60k points are needlessly expensive) - both protocols are recorded.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import shlex
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from ganzoo.metrics.datasets import load_images, to_signed_float  # noqa: E402
+from ganzoo.metrics.evaluate import evaluate_images  # noqa: E402
+from ganzoo.metrics.extractors import get_extractor  # noqa: E402
+
+NOISE_SIGMAS = (0.05, 0.1, 0.2, 0.4)
+BLUR_SIGMAS = (0.5, 1.0)
+PR_REFERENCE_COUNT = 10000
+
+
+def degraded_sets(test: torch.Tensor, seed: int = 0):
+    """(label, images) for the clean test split and its degraded copies."""
+    from torchvision.transforms.functional import gaussian_blur
+
+    yield "test", test
+    generator = torch.Generator().manual_seed(seed)
+    for sigma in NOISE_SIGMAS:
+        noise = torch.randn(test.shape, generator=generator)
+        yield f"test + gaussian noise sigma={sigma}", (test + sigma * noise).clamp(-1, 1)
+    for sigma in BLUR_SIGMAS:
+        yield f"test blurred (gaussian, kernel 5, sigma={sigma})", gaussian_blur(test, kernel_size=5, sigma=sigma)
+
+
+def calibrate(args: argparse.Namespace) -> dict:
+    torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    extractor = get_extractor(args.dataset, device=device)
+    test = to_signed_float(load_images(args.dataset, "test", args.data_dir).images)
+    common = dict(extractor=extractor, batch_size=args.batch_size, device=device, data_dir=args.data_dir,
+                  cache_dir=args.cache_dir, seed=0)
+    rows = []
+    for label, images in degraded_sets(test):
+        start = time.time()
+        results = evaluate_images(images, ["fid", "kid", "is"], reference=f"{args.dataset}:train",
+                                  description=label, **common)
+        results += evaluate_images(images, ["pr"], reference=f"{args.dataset}:train:{PR_REFERENCE_COUNT}",
+                                   description=label, **common)
+        row = {"set": label}
+        for result in results:
+            row[result.name] = round(result.value, 6)
+            if result.std is not None:
+                row[f"{result.name}_std"] = round(result.std, 6)
+        row["protocols"] = {r.name: r.protocol.to_dict() for r in results}
+        rows.append(row)
+        print(f"{label:<48} FID {row['fid']:9.4f}  KID {row['kid']:.5f}  IS {row['is']:.3f}  "
+              f"P {row['precision']:.3f}  R {row['recall']:.3f}  ({time.time() - start:.0f}s)", flush=True)
+    card_path = Path(__file__).resolve().parents[1] / "ganzoo" / "metrics" / "weights" / f"{args.dataset}-classifier.json"
+    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    return {
+        "extractor": extractor.name,
+        "extractor_sha256": extractor.weights_sha256,
+        "extractor_test_accuracy": card.get("test_accuracy"),
+        "rows": rows,
+        "command": "python scripts/calibrate_fid.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "date": datetime.date.today().isoformat(),
+        "torch": torch.__version__,
+    }
+
+
+def markdown_table(entry: dict) -> str:
+    lines = ["| images scored against the train split | FID | KID (x1e3) | IS | precision | recall |",
+             "| --- | ---: | ---: | ---: | ---: | ---: |"]
+    for row in entry["rows"]:
+        lines.append(f"| {row['set']} | {row['fid']:.3f} | {1e3 * row['kid']:.3f} | {row['is']:.3f} "
+                     f"| {row['precision']:.3f} | {row['recall']:.3f} |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "cifar10"))
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument("--cache-dir", default=None)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "benchmarks" / "fid_calibration.json"))
+    args = parser.parse_args(argv)
+    entry = calibrate(args)
+    out = Path(args.out)
+    everything = json.loads(out.read_text()) if out.exists() else {}
+    everything[args.dataset] = entry
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(everything, indent=2) + "\n")
+    print(f"\nwrote {out}\n\n{markdown_table(entry)}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,199 @@
+"""The shared training loop and the variant presets."""
+import copy
+
+import lightning as L
+import pytest
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+from ganzoo.gans import DCGAN, GAN, SNGAN, WGAN, WGANGP, RaSGAN, VanillaGAN, get_variant
+from ganzoo.nn import build_network
+
+TOY_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 16, "n_layers": 2}}
+TOY_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 2, "hidden_dim": 16, "n_layers": 2}}
+
+# Each variant's own architecture family, shrunk so 50 generator iterations run in seconds.
+SMALL_IMAGE_NETWORKS = {
+    VanillaGAN: (
+        {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
+        {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4, "norm": "none"}},
+    ),
+    DCGAN: (
+        {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
+        {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
+    ),
+    WGAN: (
+        {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
+        {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
+    ),
+    WGANGP: (
+        {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
+        {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": False}},
+    ),
+    SNGAN: (
+        {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
+        {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": True}},
+    ),
+    RaSGAN: (
+        {"name": "SNGANCNNGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 16}},
+        {"name": "SNGANCNNDiscriminator", "kwargs": {"channels": 3, "spectral_norm": False, "width": 8}},
+    ),
+}
+VARIANT_CLASSES = list(SMALL_IMAGE_NETWORKS)
+
+
+def loader(data, batch_size):
+    return DataLoader(TensorDataset(data), batch_size=batch_size, shuffle=False, drop_last=True)
+
+
+def toy_data(n=4096, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    angles = torch.randint(0, 8, (n,), generator=g) * (2 * torch.pi / 8)
+    return torch.stack([angles.cos(), angles.sin()], 1) + 0.01 * torch.randn(n, 2, generator=g)
+
+
+def fit(model, data, batch_size, iterations, trainer_kwargs, **extra):
+    model.hparams.max_generator_iterations = iterations
+    trainer = L.Trainer(**trainer_kwargs, **extra)
+    trainer.fit(model, loader(data, batch_size))
+    return trainer
+
+
+def flat_params(module):
+    return torch.cat([p.detach().flatten().clone() for p in module.parameters()])
+
+
+@pytest.mark.parametrize("variant", VARIANT_CLASSES, ids=lambda c: c.__name__)
+def test_variant_trains_on_toy_data(variant, tiny_trainer_kwargs):
+    model = variant(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0)
+    before = flat_params(model.generator)
+    trainer = fit(model, toy_data(), 32, 50, tiny_trainer_kwargs)
+    assert model.generator_iterations == 50
+    n_critic = model.hparams.n_critic
+    # global_step counts every optimizer step: n_critic D steps + 1 G step per iteration.
+    assert trainer.global_step == 50 * (n_critic + 1)
+    assert model.discriminator_steps == 50 * n_critic
+    assert not torch.equal(before, flat_params(model.generator))
+    for key in ("d_loss", "g_loss"):
+        assert torch.isfinite(trainer.callback_metrics[key])
+
+
+@pytest.mark.parametrize("variant", VARIANT_CLASSES, ids=lambda c: c.__name__)
+def test_variant_trains_on_32x32_images(variant, tiny_trainer_kwargs):
+    g_cfg, d_cfg = SMALL_IMAGE_NETWORKS[variant]
+    model = variant(generator=g_cfg, discriminator=d_cfg, sample_every_n_iterations=0)
+    images = torch.rand(64 * 8, 3, 32, 32) * 2 - 1
+    before = flat_params(model.generator)
+    trainer = fit(model, images, 8, 50, tiny_trainer_kwargs)
+    assert model.generator_iterations == 50
+    assert trainer.global_step == 50 * (model.hparams.n_critic + 1)
+    assert not torch.equal(before, flat_params(model.generator))
+    assert torch.isfinite(trainer.callback_metrics["d_loss"]) and torch.isfinite(trainer.callback_metrics["g_loss"])
+    samples = model.sample(4, seed=0)
+    assert samples.shape == (4, 3, 32, 32) and samples.abs().max() <= 1
+
+
+def test_variant_presets_carry_paper_defaults():
+    wgan = WGAN(generator=TOY_G, discriminator=TOY_D)
+    assert (wgan.hparams.n_critic, wgan.hparams.clip_value, wgan.hparams.optimizer) == (5, 0.01, "rmsprop")
+    assert wgan.hparams.d_lr == 5e-5
+    gp = WGANGP(generator=TOY_G, discriminator=TOY_D)
+    assert (gp.hparams.gp_weight, gp.hparams.n_critic, tuple(gp.hparams.d_betas)) == (10.0, 5, (0.0, 0.9))
+    sn = SNGAN(generator=TOY_G, discriminator=TOY_D)
+    assert (sn.hparams.loss, sn.hparams.n_critic, sn.hparams.d_lr) == ("hinge", 5, 2e-4)
+    assert RaSGAN(generator=TOY_G, discriminator=TOY_D).loss.relativistic
+    assert RaSGAN(generator=TOY_G, discriminator=TOY_D, loss="rahinge").hparams.loss == "rahinge"
+
+
+def test_weight_clipping_bounds_critic(tiny_trainer_kwargs):
+    model = WGAN(generator=TOY_G, discriminator=TOY_D, d_lr=0.05, sample_every_n_iterations=0)
+    fit(model, toy_data(), 32, 5, tiny_trainer_kwargs)
+    for p in model.discriminator.parameters():
+        assert p.abs().max() <= 0.01 + 1e-7
+
+
+def test_ema_tracks_generator_with_decay(tiny_trainer_kwargs):
+    decay = 0.9
+    model = GAN(generator=TOY_G, discriminator=TOY_D, ema_decay=decay, sample_every_n_iterations=0)
+    snapshots = []
+
+    class Record(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, *args):
+            snapshots.append(flat_params(pl_module.generator))
+
+    fit(model, toy_data(), 32, 4, tiny_trainer_kwargs, callbacks=[Record()])
+    expected = snapshots[0]  # the first update copies the weights
+    for weights in snapshots[1:]:
+        expected = decay * expected + (1 - decay) * weights
+    ema = torch.cat([p.detach().flatten() for p in model.generator_ema.module.parameters()])
+    torch.testing.assert_close(ema, expected, rtol=1e-5, atol=1e-6)
+    assert not any(p.requires_grad for p in model.generator_ema.parameters())
+
+
+def test_linear_lr_schedule_decays_to_zero(tiny_trainer_kwargs):
+    model = GAN(generator=TOY_G, discriminator=TOY_D, lr_schedule="linear", g_lr=1e-3, d_lr=1e-3,
+                sample_every_n_iterations=0, max_generator_iterations=10)
+    trainer = fit(model, toy_data(), 32, 10, tiny_trainer_kwargs)
+    for opt in trainer.optimizers:
+        assert opt.param_groups[0]["lr"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_sample_uses_ema_and_is_deterministic():
+    model = GAN(generator=TOY_G, discriminator=TOY_D)
+    with torch.no_grad():
+        for p in model.generator_ema.module.parameters():
+            p.add_(1.0)
+    torch.testing.assert_close(model.sample(8, seed=3), model.sample(8, seed=3))
+    assert not torch.allclose(model.sample(8, seed=3), model.sample(8, seed=3, ema=False))
+
+
+def test_sample_grid_written(tiny_trainer_kwargs, tmp_path):
+    g_cfg, d_cfg = SMALL_IMAGE_NETWORKS[DCGAN]
+    model = DCGAN(generator=g_cfg, discriminator=d_cfg, sample_every_n_iterations=2, num_sample_images=4)
+    fit(model, torch.rand(64, 3, 32, 32) * 2 - 1, 8, 2, tiny_trainer_kwargs)
+    assert (tmp_path / "samples" / "iter_0000002.png").exists()
+
+
+def test_checkpoint_round_trip_rebuilds_networks(tiny_trainer_kwargs, tmp_path):
+    model = WGANGP(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0)
+    trainer = fit(model, toy_data(), 32, 3, tiny_trainer_kwargs)
+    path = tmp_path / "model.ckpt"
+    trainer.save_checkpoint(path)
+    restored = WGANGP.load_from_checkpoint(path, weights_only=True)
+    assert restored.generator_iterations == 3
+    torch.testing.assert_close(restored.sample(5, seed=1), model.sample(5, seed=1))
+
+
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        ({"n_critic": 0}, "n_critic=0"),
+        ({"loss": "hingee"}, "hingee"),
+        ({"g_lr": -1.0}, "g_lr=-1.0"),
+        ({"optimizer": "adamw"}, "adamw"),
+        ({"lr_schedule": "linear"}, "max_generator_iterations"),
+        ({"clip_value": 0.0}, "clip_value"),
+    ],
+)
+def test_bad_hyperparameters_are_named(kwargs, fragment):
+    with pytest.raises(ValueError, match=fragment):
+        GAN(generator=TOY_G, discriminator=TOY_D, **kwargs)
+
+
+def test_unknown_variant_suggests_close_name():
+    with pytest.raises(ValueError, match="wgan-gp"):
+        get_variant("wgan_gp")
+
+
+def test_wrong_image_shape_reaching_discriminator(tiny_trainer_kwargs):
+    g_cfg, d_cfg = SMALL_IMAGE_NETWORKS[DCGAN]
+    model = DCGAN(generator=g_cfg, discriminator=d_cfg, sample_every_n_iterations=0)
+    with pytest.raises(ValueError, match=r"\(8, 1, 28, 28\)"):
+        fit(model, torch.rand(64, 1, 28, 28), 8, 1, tiny_trainer_kwargs)
+
+
+def test_bf16_mixed_with_gradient_penalty(tiny_trainer_kwargs):
+    model = WGANGP(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0)
+    trainer = fit(model, toy_data(), 32, 5, tiny_trainer_kwargs, precision="bf16-mixed")
+    assert torch.isfinite(trainer.callback_metrics["gradient_penalty"])
+    assert model.generator_iterations == 5

@@ -1,0 +1,658 @@
+"""ganzoo.metrics: FID/KID/IS/precision-recall against their formulas, protocol plumbing, bad input,
+feature extractors (sha256 pins, Inception wiring with a stand-in), DDP, 2-D mode metrics, the
+Lightning callback and the eval/bench commands. CPU-only and offline; tests that need the
+Fashion-MNIST files skip when the Debian package dataset-fashion-mnist is absent."""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import sys
+from pathlib import Path
+from urllib.error import URLError
+
+import numpy as np
+import pytest
+import scipy.linalg
+import torch
+from torch import nn
+
+from ganzoo.metrics import extractors as ext
+from ganzoo.metrics.classifier import FeatureClassifier, build_classifier
+from ganzoo.metrics.evaluate import chunk_plan, evaluate_generator, evaluate_images, my_chunks
+from ganzoo.metrics.extractors import (
+    ClassifierExtractor, FeatureExtractor, FeatureWeightsError, InceptionExtractor, quantize_to_uint8,
+)
+from ganzoo.metrics.modes import mode_metrics, reverse_kl_to_uniform
+from ganzoo.metrics.precision_recall import improved_precision_recall
+from ganzoo.metrics.protocol import Reference
+from ganzoo.metrics.suite import MetricSuite
+from ganzoo.nn.base import Generator
+
+ROOT = Path(__file__).resolve().parents[1]
+FASHION_MNIST_PACKAGE = Path("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz")
+needs_fashion_mnist = pytest.mark.skipif(not FASHION_MNIST_PACKAGE.exists(),
+                                         reason="Debian package dataset-fashion-mnist is not installed")
+
+
+# ------------------------------------------------------------------------------------ helpers
+class FlattenExtractor(FeatureExtractor):
+    """Features = the pixels themselves (after 8-bit quantisation); logits = the first K pixels.
+    Makes metric values computable by hand from the images."""
+
+    name = "flatten-test"
+
+    def __init__(self, num_features: int, num_classes: int = 4) -> None:
+        super().__init__()
+        self.num_features, self.num_classes = num_features, num_classes
+
+    def extract(self, images):
+        flat = (quantize_to_uint8(images).float() / 127.5 - 1).flatten(1)
+        return flat, flat[:, : self.num_classes] * 5
+
+
+class FeatureStub(FeatureExtractor):
+    """For tests that feed features directly."""
+
+    name = "stub"
+
+    def __init__(self, num_features: int, num_classes=None) -> None:
+        super().__init__()
+        self.num_features, self.num_classes = num_features, num_classes
+
+
+class TinyGenerator(Generator):
+    """z -> tanh(linear) reshaped to (1, 4, 4): a real ``Generator`` with its seeded sampling."""
+
+    def __init__(self, latent_dim: int = 8) -> None:
+        super().__init__(latent_dim, (1, 4, 4))
+        self.net = nn.Linear(latent_dim, 16)
+        self._record_config(locals())
+
+    def forward(self, z):
+        return torch.tanh(self.net(z)).view(-1, 1, 4, 4)
+
+
+def frechet_distance_numpy(mu1, sigma1, mu2, sigma2) -> float:
+    """The closed form ||mu1 - mu2||^2 + Tr(S1 + S2 - 2 (S1 S2)^(1/2)) with scipy's sqrtm."""
+    covmean = scipy.linalg.sqrtm(sigma1 @ sigma2).real
+    return float(((mu1 - mu2) ** 2).sum() + np.trace(sigma1 + sigma2 - 2 * covmean))
+
+
+def fid_of_features(real, fake) -> float:
+    suite = MetricSuite(FeatureStub(real.shape[1]), ["fid"])
+    suite.update_real_features(real)
+    suite.update_fake_features(fake)
+    return suite.compute()["fid"][0]
+
+
+# ------------------------------------------------------------------------------------ FID
+def test_fid_of_a_set_against_itself_is_zero():
+    features = torch.randn(3000, 16, generator=torch.Generator().manual_seed(0)) @ torch.randn(16, 16)
+    assert abs(fid_of_features(features, features)) < 1e-6
+    # ...while a shifted copy is not.
+    assert fid_of_features(features, features + 0.5) == pytest.approx(16 * 0.25, rel=1e-6)
+
+
+def test_fid_equals_closed_form_frechet_distance_of_the_sample_moments():
+    rng = np.random.default_rng(0)
+    d = 8
+    a = rng.standard_normal((d, d))
+    real = rng.standard_normal((4000, d)) @ a + 1.0
+    fake = rng.standard_normal((5000, d)) @ rng.standard_normal((d, d)) * 0.7
+    expected = frechet_distance_numpy(real.mean(0), np.cov(real, rowvar=False), fake.mean(0), np.cov(fake, rowvar=False))
+    got = fid_of_features(torch.from_numpy(real).float(), torch.from_numpy(fake).float())
+    assert got == pytest.approx(expected, rel=1e-4)
+
+
+def test_fid_converges_to_the_population_frechet_distance_of_two_gaussians():
+    # N(0, I) vs N(mu, s^2 I) in d dims: FID = |mu|^2 + d (1 - s)^2 exactly.
+    d, s, n = 4, 2.0, 200_000
+    gen = torch.Generator().manual_seed(1)
+    mu = torch.tensor([1.0, -1.0, 0.5, 0.0])
+    real = torch.randn(n, d, generator=gen, dtype=torch.float64)
+    fake = mu + s * torch.randn(n, d, generator=gen, dtype=torch.float64)
+    closed_form = float(mu.square().sum()) + d * (1 - s) ** 2
+    assert fid_of_features(real.float(), fake.float()) == pytest.approx(closed_form, rel=0.02)
+
+
+def smooth_images(n: int, seed: int) -> torch.Tensor:
+    """Random blurry 1x8x8 'images' in [-1, 1]: a stand-in image distribution."""
+    gen = torch.Generator().manual_seed(seed)
+    coarse = torch.rand(n, 1, 3, 3, generator=gen) * 1.6 - 0.8
+    return torch.nn.functional.interpolate(coarse, size=(8, 8), mode="bilinear", align_corners=False)
+
+
+def test_fid_grows_monotonically_with_noise_and_real_vs_real_is_smallest():
+    extractor = FlattenExtractor(64)
+    real_a, real_b = smooth_images(2000, 0), smooth_images(2000, 1)
+    gen = torch.Generator().manual_seed(2)
+    fids = []
+    for sigma in (0.0, 0.05, 0.1, 0.2, 0.4):
+        noisy = (real_b + sigma * torch.randn(real_b.shape, generator=gen)).clamp(-1, 1)
+        fids.append(evaluate_images(noisy, ["fid"], extractor=extractor, real_images=real_a)[0].value)
+    assert fids == sorted(fids) and len(set(fids)) == len(fids), fids
+
+
+# ------------------------------------------------------------------------------------ KID, IS
+def test_kid_is_the_unbiased_polynomial_mmd_when_the_subset_is_the_whole_set():
+    rng = np.random.default_rng(3)
+    d, n = 6, 200
+    x, y = rng.standard_normal((n, d)), rng.standard_normal((n, d)) * 1.3 + 0.2
+    kernel = lambda a, b: (a @ b.T / d + 1) ** 3  # noqa: E731  (KID's kernel)
+    kxx, kyy, kxy = kernel(x, x), kernel(y, y), kernel(x, y)
+    expected = ((kxx.sum() - np.trace(kxx)) + (kyy.sum() - np.trace(kyy))) / (n * (n - 1)) - 2 * kxy.mean()
+    suite = MetricSuite(FeatureStub(d), ["kid"], kid_subsets=1, kid_subset_size=n)
+    suite.update_real_features(torch.from_numpy(x).float())
+    suite.update_fake_features(torch.from_numpy(y).float())
+    assert suite.compute()["kid"][0] == pytest.approx(expected, rel=1e-4, abs=1e-6)
+
+
+def test_inception_score_is_one_for_a_single_class_and_k_for_k_confident_balanced_classes():
+    k, n = 5, 500
+    confident = torch.nn.functional.one_hot(torch.arange(n) % k, k).float() * 50
+    suite = MetricSuite(FeatureStub(3, num_classes=k), ["is"], is_splits=1)
+    suite.update_fake_features(torch.zeros(n, 3), confident)
+    assert suite.compute()["is"][0] == pytest.approx(k, rel=1e-4)
+    single = MetricSuite(FeatureStub(3, num_classes=k), ["is"], is_splits=1)
+    single.update_fake_features(torch.zeros(n, 3), torch.zeros(n, k).index_fill_(1, torch.tensor([2]), 50.0))
+    assert single.compute()["is"][0] == pytest.approx(1.0, abs=1e-6)
+
+
+# ------------------------------------------------------------------------------------ precision / recall
+def precision_recall_brute_force(real: np.ndarray, fake: np.ndarray, k: int) -> tuple[float, float]:
+    def radii(x):
+        d = np.linalg.norm(x[:, None] - x[None], axis=-1)
+        return np.sort(d, axis=1)[:, k]  # column 0 is the point itself
+
+    def coverage(queries, support):
+        d = np.linalg.norm(queries[:, None] - support[None], axis=-1)
+        return float((d <= radii(support)[None]).any(axis=1).mean())
+
+    return coverage(fake, real), coverage(real, fake)
+
+
+def test_precision_recall_matches_brute_force_numpy():
+    rng = np.random.default_rng(4)
+    real = rng.standard_normal((70, 5))
+    fake = rng.standard_normal((55, 5)) * 1.5 + 0.7
+    for k in (1, 3, 5):
+        expected = precision_recall_brute_force(real, fake, k)
+        got = improved_precision_recall(torch.from_numpy(real), torch.from_numpy(fake), k=k, chunk=16)
+        assert got == pytest.approx(expected, abs=1e-12), k
+
+
+def test_precision_recall_known_cases():
+    rng = np.random.default_rng(5)
+    real = torch.from_numpy(rng.standard_normal((300, 4)))
+    assert improved_precision_recall(real, real.clone()) == (1.0, 1.0)
+    assert improved_precision_recall(real, real + 100.0) == (0.0, 0.0)
+    # Two well-separated real clusters, fakes on one: perfect precision, half the recall.
+    two_clusters = torch.cat([real[:150], real[150:] + 50.0])
+    precision, recall = improved_precision_recall(two_clusters, real[:150] + 0.01)
+    assert precision == 1.0 and recall == pytest.approx(0.5, abs=0.02)
+
+
+# ------------------------------------------------------------------------------------ bad input
+def test_bad_images_give_clear_errors_not_nan():
+    extractor = FlattenExtractor(16)
+    good = torch.rand(4, 1, 4, 4) * 2 - 1
+    with pytest.raises(ValueError, match="uint8"):
+        extractor(quantize_to_uint8(good))
+    with pytest.raises(ValueError, match="0..255"):
+        extractor((good + 1) * 127.5)
+    with pytest.raises(ValueError, match=r"\[-1, 1\]"):
+        extractor(good * 1.5)
+    with pytest.raises(ValueError, match="NaN"):
+        extractor(torch.full((2, 1, 4, 4), float("nan")))
+    with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
+        extractor(good[0])
+
+
+def test_in_domain_extractor_refuses_wrong_channels_and_sizes():
+    extractor = ClassifierExtractor(build_classifier("fashion-mnist"), "fashion-mnist-classifier")
+    with pytest.raises(ValueError, match="1-channel images, got 3 channels"):
+        extractor(torch.zeros(2, 3, 28, 28))
+    with pytest.raises(ValueError, match="28x28 images, got 32x32.*resize"):
+        extractor(torch.zeros(2, 1, 32, 32))
+    resized = ClassifierExtractor(build_classifier("fashion-mnist"), "fashion-mnist-classifier", resize="bilinear")
+    features, logits = resized(torch.zeros(2, 1, 32, 32))
+    assert features.shape == (2, 256) and logits.shape == (2, 10)
+
+
+def test_too_few_samples_for_the_feature_dimension_is_an_error():
+    suite = MetricSuite(FeatureStub(64), ["fid"])
+    suite.update_real_features(torch.randn(64, 64))
+    suite.update_fake_features(torch.randn(1000, 64))
+    with pytest.raises(ValueError, match="more samples than feature dimensions.*d=64.*64 real"):
+        suite.compute()
+    kid = MetricSuite(FeatureStub(4), ["kid"], kid_subset_size=100)
+    kid.update_real_features(torch.randn(50, 4))
+    kid.update_fake_features(torch.randn(50, 4))
+    with pytest.raises(ValueError, match="KID subset size 100"):
+        kid.compute()
+    with pytest.raises(ValueError, match="unknown metric"):
+        MetricSuite(FeatureStub(4), ["fid", "lpips"])
+
+
+# ------------------------------------------------------------------------------------ protocol, sampling
+def test_results_carry_their_protocol_and_do_not_depend_on_batch_size():
+    generator = TinyGenerator()
+    real = smooth_images(400, 7)[:, :, 2:6, 2:6]
+    runs = [evaluate_generator(generator, ["fid", "kid", "pr"], n=300, seed=3, reference=real, batch_size=b,
+                               extractor=FlattenExtractor(16), sample_chunk=64, kid_subset_size=100, kid_subsets=10)
+            for b in (7, 300)]
+    assert [r.value for r in runs[0]] == pytest.approx([r.value for r in runs[1]], rel=1e-6)
+    assert [r.name for r in runs[0]] == ["fid", "kid", "precision", "recall"]
+    protocol = runs[0][0].protocol.to_dict()
+    assert protocol["num_fakes"] == 300 and protocol["seed"] == 3 and protocol["reference_count"] == 400
+    assert protocol["features"] == "flatten-test" and protocol["options"]["kid_subset_size"] == 100
+    assert "chunks of 64" in protocol["sampling"]
+    json.dumps([r.to_dict() for r in runs[0]])  # JSON-clean
+    other_seed = evaluate_generator(generator, ["fid"], n=300, seed=4, reference=real, extractor=FlattenExtractor(16))
+    assert other_seed[0].value != runs[0][0].value
+
+
+def test_chunks_split_over_processes_reassemble_the_single_process_plan(monkeypatch):
+    plan = chunk_plan(2300, seed=0, sample_chunk=500)
+    assert [size for size, _ in plan] == [500, 500, 500, 500, 300]
+    assert chunk_plan(2300, seed=0, sample_chunk=500) == plan and chunk_plan(2300, 1, 500) != plan
+    import ganzoo.metrics.evaluate as evaluate_module
+
+    pieces = []
+    for rank in range(3):
+        monkeypatch.setattr(evaluate_module, "world", lambda rank=rank: (rank, 3))
+        pieces += my_chunks(plan)
+    assert pieces == plan
+    monkeypatch.setattr(evaluate_module, "world", lambda: (0, 8))
+    with pytest.raises(ValueError, match="5 sample chunks cannot be split over 8 processes"):
+        my_chunks(plan)
+
+
+def test_reference_parsing():
+    assert Reference.parse("cifar10:test:5000") == Reference("cifar10", "test", 5000)
+    assert Reference.parse("fashion-mnist") == Reference("fashion-mnist", "train", None)
+    with pytest.raises(ValueError, match="split"):
+        Reference.parse("cifar10:valid")
+    with pytest.raises(ValueError, match="count must be an integer"):
+        Reference.parse("cifar10:train:many")
+
+
+# ------------------------------------------------------------------------------------ DDP
+def _ddp_worker(rank: int, world_size: int, port: int, out: str) -> None:
+    import torch.distributed as dist
+
+    from ganzoo.metrics.reference import shard
+
+    torch.set_num_threads(1)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    dist.init_process_group("gloo", rank=rank, world_size=world_size)
+    try:
+        results = _suite_results(shard)
+        if rank == 0:
+            torch.save(results, out)
+    finally:
+        dist.destroy_process_group()
+
+
+def _suite_results(shard_fn) -> dict:
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(301, 6, generator=gen), torch.randn(257, 6, generator=gen) * 1.2
+    logits = torch.randn(257, 5, generator=gen) * 3
+    suite = MetricSuite(FeatureStub(6, num_classes=5), ["fid", "kid", "is", "pr"], kid_subsets=5,
+                        kid_subset_size=50, is_splits=3)
+    suite.update_real_features(shard_fn(real))
+    local_fake, local_logits = shard_fn(fake), shard_fn(logits)
+    for i in range(0, len(local_fake), 40):  # several batches, a different number per process
+        suite.update_fake_features(local_fake[i:i + 40], local_logits[i:i + 40])
+    return suite.compute()
+
+
+@pytest.mark.timeout(120)
+def test_two_process_ddp_gives_the_single_process_numbers(tmp_path):
+    import socket
+
+    import torch.multiprocessing as mp
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    out = str(tmp_path / "ddp.pt")
+    # fork: the children need not re-import torch, torchmetrics and this module (seconds each).
+    mp.start_processes(_ddp_worker, args=(2, port, out), nprocs=2, join=True, start_method="fork")
+    distributed = torch.load(out)
+    single = _suite_results(lambda t: t)
+    assert distributed.keys() == single.keys()
+    for name in single:
+        assert distributed[name] == pytest.approx(single[name], rel=1e-9, abs=1e-12), name
+
+
+# ------------------------------------------------------------------------------------ extractors
+def test_shipped_fashion_mnist_classifier_is_pinned_checked_and_accurate():
+    card = json.loads((ext.WEIGHTS_DIR / "fashion-mnist-classifier.json").read_text())
+    assert ext.CLASSIFIER_SHA256["fashion-mnist"] == card["sha256"]
+    assert card["test_accuracy"] >= 0.92 and card["test_images"] == 10000
+    model, sha = ext.load_classifier("fashion-mnist")
+    assert sha == card["sha256"] and model.num_features == card["architecture"]["feature_dim"]
+
+
+def test_classifier_weights_that_do_not_match_their_pin_are_refused(tmp_path, monkeypatch):
+    source = ext.classifier_weights_path("fashion-mnist")
+    weights = tmp_path / "fashion-mnist-classifier.safetensors"
+    data = bytearray(source.read_bytes())
+    data[-1] ^= 0xFF  # flip bits in the last tensor byte
+    weights.write_bytes(bytes(data))
+    monkeypatch.setattr(ext, "WEIGHTS_DIR", tmp_path)
+    with pytest.raises(FeatureWeightsError, match="expected .*changed or corrupted"):
+        ext.load_classifier("fashion-mnist")
+    # A user-trained file is checked against the card written beside it.
+    shutil.copy(source.with_suffix(".json"), weights.with_suffix(".json"))
+    with pytest.raises(FeatureWeightsError, match="changed or corrupted"):
+        ext.load_classifier("fashion-mnist", weights_path=weights)
+
+
+def test_missing_cifar10_classifier_says_how_to_train_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(ext, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setitem(ext.CLASSIFIER_SHA256, "cifar10", None)
+    with pytest.raises(FeatureWeightsError, match=r"(?s)cifar10 in-domain classifier is not shipped.*"
+                                                  r"train_feature_classifier.py --dataset cifar10.*--device cuda"):
+        ext.get_extractor("cifar10")
+
+
+class InceptionStandIn(nn.Module):
+    """torch-fidelity's calling convention (uint8 (N, 3, H, W) in, (features, logits) out) with a
+    trivial network: per-channel means and a 2x2 pooled image as features."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = []
+
+    def forward(self, x):
+        assert x.dtype == torch.uint8 and x.shape[1] == 3
+        self.seen.append(x)
+        x = x.float()
+        features = torch.cat([x.mean((2, 3)), nn.functional.adaptive_avg_pool2d(x, 2).flatten(1)], 1)
+        return features, features[:, :4]
+
+
+def test_inception_wiring_with_a_stand_in_backbone():
+    backbone = InceptionStandIn()
+    extractor = InceptionExtractor(backbone, num_features=15, num_classes=4)
+    grey = torch.tensor([-1.0, 1.0, 0.0, 0.2]).view(1, 1, 2, 2).repeat(3, 1, 1, 1)
+    extractor(grey)
+    seen = backbone.seen[-1]
+    assert seen.shape == (3, 3, 2, 2)  # grey repeated to RGB
+    assert seen[0, 0].flatten().tolist() == [0, 255, 128, 153]  # round((x + 1) * 127.5)
+    with pytest.raises(ValueError, match="1- or 3-channel"):
+        extractor(torch.zeros(2, 2, 4, 4))
+    real = smooth_images(400, 8).repeat(1, 3, 1, 1)
+    same = evaluate_images(real, ["fid", "is"], extractor=extractor, real_images=real)
+    shifted = evaluate_images((real * 0.5).clamp(-1, 1), ["fid"], extractor=extractor, real_images=real)
+    assert abs(same[0].value) < 1e-3 and shifted[0].value > 100
+    assert same[0].protocol.features == "inception-v3-tf" and "299" in same[0].protocol.resize
+
+
+def test_missing_inception_weights_message_without_touching_the_network(tmp_path, monkeypatch):
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("a download was attempted")
+
+    monkeypatch.setattr(tf_inception, "load_state_dict_from_url", no_network)
+    monkeypatch.setattr(torch.hub, "load_state_dict_from_url", no_network)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    monkeypatch.delenv(ext.INCEPTION_ENV, raising=False)
+    with pytest.raises(FeatureWeightsError) as error:
+        ext.get_extractor("inception", allow_download=False)
+    message = str(error.value)
+    assert ext.INCEPTION_FILE in message and ext.INCEPTION_URL in message
+    assert str(tmp_path / "torch" / "hub" / "checkpoints") in message and ext.INCEPTION_ENV in message
+    # An explicitly named file that is missing is an error too, never a download.
+    monkeypatch.setenv(ext.INCEPTION_ENV, str(tmp_path / "nope.pth"))
+    with pytest.raises(FeatureWeightsError, match="nope.pth.*no such file"):
+        ext.get_extractor("inception", allow_download=True)
+    # Found in the hub cache or via the variable: that path is used.
+    monkeypatch.setenv(ext.INCEPTION_ENV, str(tmp_path / "w.pth"))
+    (tmp_path / "w.pth").write_bytes(b"x")
+    assert ext.resolve_inception_weights() == tmp_path / "w.pth"
+
+
+def test_inception_download_failure_becomes_the_same_clear_message(tmp_path, monkeypatch):
+    import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
+
+    def offline(*args, **kwargs):
+        raise URLError("no route to host")
+
+    monkeypatch.setattr(tf_inception, "load_state_dict_from_url", offline)
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv(ext.INCEPTION_ENV, raising=False)
+    for name in ext.OFFLINE_ENVS:
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(FeatureWeightsError, match=r"(?s)Downloading it failed: URLError.*weights-inception"):
+        ext.get_extractor("inception")
+    with pytest.raises(ValueError, match="always resizes to 299"):
+        ext.get_extractor("inception", resize="bilinear")
+
+
+# ------------------------------------------------------------------------------------ reference cache
+def _fake_cifar_folder(root: Path, per_class: int = 3) -> Path:
+    from PIL import Image
+
+    from ganzoo.data.locate import CIFAR10_CLASSES
+
+    rng = np.random.default_rng(0)
+    for split in ("train", "test"):
+        for name in CIFAR10_CLASSES:
+            folder = root / "cifar10-jpeg" / split / name
+            folder.mkdir(parents=True)
+            for i in range(per_class):
+                Image.fromarray(rng.integers(0, 256, (32, 32, 3), dtype=np.uint8)).save(folder / f"{i:04d}.jpg")
+    return root
+
+
+def test_reference_features_are_cached_under_their_protocol_and_reused(tmp_path, monkeypatch):
+    from ganzoo.metrics import reference as reference_module
+
+    data = _fake_cifar_folder(tmp_path / "data")
+    extractor = ClassifierExtractor(build_classifier("cifar10"), "cifar10-classifier", "ab" * 32)
+    spec = Reference("cifar10", "test", 12)
+    features, metadata = reference_module.reference_features(spec, extractor, data_dir=data, cache_dir=tmp_path / "c")
+    files = list((tmp_path / "c").glob("*.safetensors"))
+    assert len(files) == 1 and features.shape == (12, 512)
+    assert files[0].name == "cifar10-jpeg_test_n12_cifar10-classifier-abababababab_resize-none_q-uint8.safetensors"
+    assert metadata["variant"] == "jpeg" and metadata["subset"] == "randperm(seed=0)[:12]"
+
+    def must_not_load(*args, **kwargs):
+        raise RuntimeError("cache not reused")
+
+    monkeypatch.setattr(reference_module, "load_images", must_not_load)
+    again, _ = reference_module.reference_features(spec, extractor, data_dir=data, cache_dir=tmp_path / "c")
+    assert torch.equal(again, features)
+    other = ClassifierExtractor(build_classifier("cifar10"), "cifar10-classifier", "cd" * 32)
+    with pytest.raises(RuntimeError, match="cache not reused"):  # other weights -> other protocol
+        reference_module.reference_features(spec, other, data_dir=data, cache_dir=tmp_path / "c")
+
+
+def test_training_script_runs_one_cifar10_step_on_cpu(tmp_path):
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import train_feature_classifier as script
+    finally:
+        sys.path.pop(0)
+    data = _fake_cifar_folder(tmp_path / "data", per_class=2)
+    out = tmp_path / "weights"
+    argv = ["--dataset", "cifar10", "--epochs", "1", "--batch-size", "8", "--max-steps", "1", "--device", "cpu",
+            "--threads", "1", "--data-dir", str(data), "--out", str(out)]
+    assert script.main(argv) == 0
+    card = json.loads((out / "cifar10-classifier.json").read_text())
+    assert card["training"]["steps"] == 1 and card["data_variant"] == "jpeg" and card["dtype"] == "float16"
+    model, sha = ext.load_classifier("cifar10", weights_path=out / "cifar10-classifier.safetensors")
+    assert sha == card["sha256"] and isinstance(model, FeatureClassifier)
+
+
+# ------------------------------------------------------------------------------------ Fashion-MNIST, real data
+@needs_fashion_mnist
+def test_in_domain_fid_on_fashion_mnist_orders_real_and_degraded_sets(tmp_path, monkeypatch):
+    monkeypatch.setenv("GANZOO_DATA", str(tmp_path / "data"))
+    from ganzoo.metrics.datasets import load_images, to_signed_float
+
+    test = to_signed_float(load_images("fashion-mnist", "test").images[:600])
+    gen = torch.Generator().manual_seed(0)
+    fids = [evaluate_images((test + s * torch.randn(test.shape, generator=gen)).clamp(-1, 1), ["fid"],
+                            reference="fashion-mnist:train:1000", cache_dir=tmp_path / "c")[0].value
+            for s in (0.0, 0.1, 0.4)]
+    assert fids == sorted(fids) and fids[2] > 10 * fids[0], fids
+
+
+# ------------------------------------------------------------------------------------ 2-D modes
+def ring(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
+    angles = torch.arange(n_modes, dtype=torch.float64) * 2 * math.pi / n_modes
+    return radius * torch.stack([angles.cos(), angles.sin()], 1)
+
+
+def test_mode_metrics_on_the_true_ring_capture_all_modes_with_high_quality():
+    means, std, n = ring(), 0.02, 8000
+    gen = torch.Generator().manual_seed(0)
+    samples = means[torch.randint(0, 8, (n,), generator=gen)] + std * torch.randn(n, 2, generator=gen, dtype=torch.float64)
+    result = mode_metrics(samples, means, std)
+    assert result["modes"] == 8 and result["num_modes"] == 8
+    # P(|x - mu| < 3 std) for a 2-D isotropic Gaussian is 1 - exp(-9/2) = 98.89%.
+    assert result["high_quality"] == pytest.approx(100 * (1 - math.exp(-4.5)), abs=0.5)
+    assert result["reverse_kl"] < 0.01
+
+
+def test_mode_metrics_when_everything_collapses_onto_one_mode():
+    means, std = ring(), 0.02
+    samples = means[3] + std * torch.randn(1000, 2, generator=torch.Generator().manual_seed(0), dtype=torch.float64)
+    result = mode_metrics(samples, means, std)
+    assert result["modes"] == 1 and result["counts"][3] == sum(result["counts"])
+    assert result["reverse_kl"] == pytest.approx(math.log(8))
+    far = mode_metrics(torch.full((10, 2), 50.0), means, std)
+    assert far["modes"] == 0 and far["high_quality"] == 0 and far["reverse_kl"] == math.inf
+
+
+def test_reverse_kl_formula():
+    counts = torch.tensor([3, 1, 0, 0])
+    p = np.array([0.75, 0.25])
+    assert reverse_kl_to_uniform(counts) == pytest.approx(float((p * np.log(p * 4)).sum()))
+
+
+# ------------------------------------------------------------------------------------ callback
+class ToyGAN(__import__("lightning").LightningModule):
+    """The callback's contract: ``generator_iterations`` and ``sample(n, seed)``. One G iteration
+    every second batch, like n_critic = 2."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.generator = TinyGenerator()
+        self.batches = 0
+
+    @property
+    def generator_iterations(self) -> int:
+        return self.batches // 2
+
+    def sample(self, n, seed=None):
+        return self.generator.sample(n, seed=seed)
+
+    def training_step(self, batch, batch_idx):
+        self.batches += 1
+        return self.generator(batch[0]).square().mean()
+
+    def configure_optimizers(self):  # lr 0: weights stay put, so a logged FID can be recomputed
+        return torch.optim.SGD(self.parameters(), lr=0.0)
+
+    def train_dataloader(self):
+        return torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.randn(64, 8)), batch_size=8)
+
+
+def test_callback_evaluates_every_n_generator_iterations_and_keeps_the_best(tmp_path, tiny_trainer_kwargs):
+    import lightning as L
+
+    from ganzoo.metrics.callback import EvaluationCallback
+
+    real = smooth_images(300, 9)[:, :, 2:6, 2:6]
+    callback = EvaluationCallback(2, ["fid", "pr"], n=100, reference=real, extractor=FlattenExtractor(16),
+                                  monitor_best=True, sample_chunk=50)
+    evaluated = []
+    original = callback.evaluate
+    callback.evaluate = lambda trainer, module, it: evaluated.append(it) or original(trainer, module, it)
+    trainer = L.Trainer(**{**tiny_trainer_kwargs, "max_steps": 10}, callbacks=[callback])
+    module = ToyGAN()
+    trainer.fit(module)
+    assert evaluated == [2, 4]  # 10 batches = 5 G iterations; each evaluated once
+    assert {"eval/fid", "eval/precision", "eval/recall"} <= set(trainer.callback_metrics)
+    expected = evaluate_generator(module.generator, ["fid"], n=100, seed=0, reference=real,
+                                  extractor=FlattenExtractor(16), sample_chunk=50)[0].value
+    assert float(trainer.callback_metrics["eval/fid"]) == pytest.approx(expected, rel=1e-5)
+    best = Path(callback.best_checkpoint_path)
+    assert best.exists() and callback.best_iteration == 2  # equal FID at 4 is not an improvement
+    checkpoint = torch.load(best, weights_only=False)
+    assert not any("extractor" in key or "fid" in key for key in checkpoint["state_dict"])
+
+
+def test_callback_in_2d_mode_logs_mode_metrics(tiny_trainer_kwargs):
+    import lightning as L
+
+    from ganzoo.metrics.callback import EvaluationCallback
+
+    class RingGAN(ToyGAN):
+        def sample(self, n, seed=None):
+            gen = torch.Generator().manual_seed(seed)
+            return ring()[torch.arange(n) % 8] + 0.02 * torch.randn(n, 2, generator=gen, dtype=torch.float64)
+
+    callback = EvaluationCallback(1, n=800, mode_means=ring(), mode_std=0.02)
+    L.Trainer(**{**tiny_trainer_kwargs, "max_steps": 2}, callbacks=[callback]).fit(RingGAN())
+    assert callback.last_results["modes"] == 8 and callback.last_results["high_quality"] > 97
+
+
+# ------------------------------------------------------------------------------------ commands
+def _parse(add_arguments, argv):
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return parser.parse_args(argv)
+
+
+@needs_fashion_mnist
+def test_eval_and_bench_commands_print_numbers_with_protocol(tmp_path, monkeypatch, capsys):
+    from ganzoo.metrics.cli import add_bench_arguments, add_eval_arguments, run_bench, run_eval
+
+    monkeypatch.setenv("GANZOO_DATA", str(tmp_path / "data"))
+
+    class Blobs(Generator):
+        def __init__(self):
+            super().__init__(4, (1, 28, 28))
+            self.scale = nn.Parameter(torch.tensor(0.5))
+
+        def forward(self, z):
+            return torch.tanh(self.scale * z[:, :1, None, None].expand(-1, 1, 28, 28))
+
+    loaded = []
+    load_fn = lambda name: loaded.append(name) or Blobs()  # noqa: E731
+    common = ["--metrics", "fid,is", "--n", "300", "--reference", "fashion-mnist:test:300",
+              "--cache-dir", str(tmp_path / "c"), "--json"]
+    assert run_eval(_parse(add_eval_arguments, ["blobs", *common]), load_fn) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert [r["name"] for r in printed["results"]] == ["fid", "is"]
+    assert printed["results"][0]["protocol"]["features"] == "fashion-mnist-classifier"
+    assert printed["results"][0]["protocol"]["num_fakes"] == 300 and printed["results"][0]["value"] > 0
+
+    class Entry:
+        metrics = [{"name": "fid", "value": 1.0, "protocol": {"features": "inception-v3-tf"}}]
+        paper = [{"metric": "FID", "value": 21.7, "source": "Miyato et al. 2018", "note": "CIFAR-10"}]
+
+    run_bench(_parse(add_bench_arguments, ["blobs", "other", *common[:-1]]), load_fn, lambda name: Entry())
+    table = capsys.readouterr().out
+    assert loaded == ["blobs", "blobs", "other"]
+    assert "21.7" in table and "1.000*" in table and "fashion-mnist-classifier" in table
+
+
+def test_eval_with_missing_cifar10_weights_fails_before_sampling(tmp_path, monkeypatch):
+    from ganzoo.metrics.cli import add_eval_arguments, run_eval
+
+    monkeypatch.setattr(ext, "WEIGHTS_DIR", tmp_path)
+    monkeypatch.setitem(ext.CLASSIFIER_SHA256, "cifar10", None)
+    args = _parse(add_eval_arguments, ["m", "--features", "cifar10", "--n", "10"])
+    with pytest.raises(FeatureWeightsError, match="train_feature_classifier"):
+        run_eval(args, lambda name: TinyGenerator())
