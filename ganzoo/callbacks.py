@@ -5,6 +5,7 @@ import os
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 
@@ -17,14 +18,19 @@ class GeneratorIterationCheckpoint(ModelCheckpoint):
     """
 
     def __init__(self, every_n_generator_iterations: int = 1000, dirpath: Optional[str] = None,
-                 save_top_k: int = -1, **kwargs: Any) -> None:
+                 filename: str = "giter-{g_iter:07.0f}", save_top_k: int = -1, **kwargs: Any) -> None:
         if every_n_generator_iterations < 1:
             raise ValueError(f"every_n_generator_iterations={every_n_generator_iterations}: must be >= 1")
         self.every_n_generator_iterations = every_n_generator_iterations
-        kwargs.setdefault("filename", "giter-{g_iter:.0f}")
-        kwargs.setdefault("auto_insert_metric_name", False)
-        super().__init__(dirpath=dirpath, save_last=True, save_top_k=save_top_k,
+        kwargs["auto_insert_metric_name"] = False
+        super().__init__(dirpath=dirpath, filename=filename, save_last=True, save_top_k=save_top_k,
                          every_n_train_steps=every_n_generator_iterations, **kwargs)
+
+    def _monitor_candidates(self, trainer) -> dict:
+        # The file name shows the generator iteration even between logging steps.
+        candidates = super()._monitor_candidates(trainer)
+        candidates["g_iter"] = torch.tensor(float(trainer.lightning_module.generator_iterations))
+        return candidates
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)

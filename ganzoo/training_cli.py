@@ -7,6 +7,7 @@ datamodule and Trainer can be overridden from the command line. Training length 
 """
 from __future__ import annotations
 
+import sys
 from typing import Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -35,7 +36,8 @@ def run_lightning_cli(argv: Sequence[str]) -> GanzooCLI:
         LightningDataModule,
         subclass_mode_model=True,
         subclass_mode_data=True,
-        args=list(argv),
+        # None = read sys.argv (Lightning warns when given both)
+        args=None if list(argv) == sys.argv[1:] else list(argv),
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
     )

@@ -119,6 +119,7 @@ class GAN(L.LightningModule):
         self.register_buffer("sample_latents", self.generator.sample_latent(num_sample_images, seed=seed))
         self._generator_iterations = 0
         self._discriminator_steps = 0
+        self.watched_terms: dict[str, Tensor] = {}  # this batch's loss terms, for the divergence guard
         self.register_load_state_dict_post_hook(_refresh_counters_hook)
 
     # ------------------------------------------------------------------ counters
@@ -145,6 +146,7 @@ class GAN(L.LightningModule):
         d_opt, g_opt = self.optimizers()
         real = self.prepare_real(_real_images(batch))
 
+        self.watched_terms = {}
         d_logs = self.discriminator_step(real, d_opt)
         self._count(self.discriminator_steps_t, "_discriminator_steps")
 
@@ -187,6 +189,9 @@ class GAN(L.LightningModule):
                 drift = d_real.float().pow(2).mean()
                 total = total + hp.drift_weight * drift
                 logs["drift"] = drift.detach()
+            for name, value in logs.items():
+                if name in ("gradient_penalty", "r1_penalty", "r2_penalty", "drift"):
+                    self.check_finite(value, name.replace("_", " "))
             self.check_finite(total, "discriminator loss")
             d_opt.zero_grad(set_to_none=True)
             self.manual_backward(total)
@@ -221,7 +226,12 @@ class GAN(L.LightningModule):
         """Hook: called after each generator update (ProGAN advances its schedule)."""
 
     def check_finite(self, value: Tensor, term: str) -> None:
-        """Hook for the divergence guard; the base loop does not sync to check (no .item())."""
+        """Record a loss term for the divergence guard (``ganzoo.reliability.DivergenceGuard``).
+
+        Recording costs nothing (no host-device sync); the guard checks all terms of a batch
+        with a single sync at the end of the batch, and only when it is installed.
+        """
+        self.watched_terms[term] = value.detach()
 
     # ------------------------------------------------------------------ sampling
     @property

@@ -77,7 +77,6 @@ class Variant:
 VARIANTS = (
     Variant("GAN"),
     Variant("PacGAN2", pack=2),
-    Variant("PacGAN3", pack=3),
     Variant("GAN + R1 (gamma=0.1)", r1_gamma=0.1),
 )
 
@@ -92,8 +91,8 @@ class Budget:
     seeds: tuple[int, ...]
 
 
-FULL = Budget(steps=3000, batch=100, hidden=128, layers=3, lr=1e-3, seeds=(0, 1, 2))
-QUICK = Budget(steps=60, batch=64, hidden=32, layers=2, lr=1e-3, seeds=(0,))
+FULL = Budget(steps=2000, batch=100, hidden=64, layers=3, lr=1e-3, seeds=(0, 1, 2))
+QUICK = Budget(steps=40, batch=64, hidden=32, layers=2, lr=1e-3, seeds=(0,))
 
 
 def pack(x: Tensor, m: int) -> Tensor:

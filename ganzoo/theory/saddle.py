@@ -29,8 +29,8 @@ from ganzoo.theory.prediction import PredictionStep
 NAME = "saddle"
 DIM = 3
 SINGULAR_VALUES = (1.0, 0.75, 0.5)
-LEARNING_RATE = 0.3
-STEPS = 1000
+LEARNING_RATE = 0.5
+STEPS = 400
 ADAM_LEARNING_RATE = 0.01
 
 

@@ -31,7 +31,8 @@ def gan_from_checkpoint(path: str | Path):
     meta = checkpoint.get("ganzoo")
     if not meta:
         raise ValueError(f"{path} was not written by a ganzoo GAN (no 'ganzoo' section)")
-    hparams = dict(checkpoint["hyper_parameters"])
+    # LightningCLI adds bookkeeping keys such as "_class_path"; they are not constructor arguments.
+    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
     gan = get_variant(meta["variant"])(**hparams)
     gan.load_state_dict(checkpoint["state_dict"], strict=True)
     return gan
