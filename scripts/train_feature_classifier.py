@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Train an in-domain feature classifier for ganzoo's metrics and write its weights + card.
 
-    python scripts/train_feature_classifier.py --dataset fashion-mnist --epochs 6 --device cpu \
+    python scripts/train_feature_classifier.py --dataset fashion-mnist --epochs 7 --device cpu --threads 1 \
         --out ganzoo/metrics/weights/
     python scripts/train_feature_classifier.py --dataset cifar10 --epochs 40 --device cuda \
         --data-dir /path/holding/cifar10-jpeg.tar.gz --out ganzoo/metrics/weights/
@@ -12,7 +12,7 @@ once, after the last epoch, on the untouched test split: no model selection on t
 
 The whole split is held as a uint8 tensor on the training device and augmented there (random
 translation by up to ``--shift`` pixels with zero padding, horizontal flips), so the loop has no
-DataLoader and no per-image Python work. On CUDA it uses bf16 autocast and channels_last.
+DataLoader and no per-image Python work. It runs channels_last, and on CUDA in bf16 autocast.
 """
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ from ganzoo.metrics.classifier import ARCHITECTURES, accuracy, build_classifier,
 from ganzoo.metrics.datasets import load_images  # noqa: E402
 
 DEFAULTS = {  # per data set: epochs, batch size, peak learning rate, max shift
-    "fashion-mnist": dict(epochs=6, batch_size=128, lr=3e-3, shift=2),
+    "fashion-mnist": dict(epochs=7, batch_size=128, lr=3e-3, shift=2),
     "cifar10": dict(epochs=40, batch_size=256, lr=3e-3, shift=4),
 }
 
@@ -91,9 +91,9 @@ def train(args: argparse.Namespace) -> dict:
     test_images, test_labels = test_set.images[: args.test_limit], test_set.labels[: args.test_limit]
     train_images, train_labels = train_images.to(device), train_labels.to(device)
 
-    model = build_classifier(args.dataset).to(device)
-    memory_format = torch.channels_last if use_cuda else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
+    # channels_last: faster convolutions with cuDNN and with oneDNN on CPU (~25% here).
+    memory_format = torch.channels_last
+    model = build_classifier(args.dataset).to(device).to(memory_format=memory_format)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.weight_decay)
     steps_per_epoch = len(train_images) // args.batch_size
     total_steps = steps_per_epoch * args.epochs
@@ -151,6 +151,7 @@ def save(args: argparse.Namespace, result: dict, argv: list[str]) -> Path:
     weights = out / f"{name}.safetensors"
     model = result["model"].cpu()
     save_file(fp16_state_dict(model), str(weights), metadata={"dataset": args.dataset})
+    weights.chmod(0o644)  # safetensors writes 0600; package data must be readable by everyone
     sha256 = hashlib.sha256(weights.read_bytes()).hexdigest()
     card = {
         "name": name,

@@ -6,8 +6,8 @@ on the data set itself gives features that do: its penultimate layer plays the r
 Inception's pool3 (FID, KID, precision/recall) and its softmax the role of Inception's
 class posterior (IS).
 
-The network is deliberately plain (conv-BN-ReLU stages with max-pooling, global average
-pooling, one hidden linear layer) so that its features are easy to reason about and cheap to
+The network is deliberately plain (conv-BN-ReLU stages with max-pooling, average pooling to
+a small grid, one hidden linear layer) so that its features are easy to reason about and cheap to
 compute on a CPU. Inputs are images in [-1, 1], exactly what generators produce.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ def _conv_bn_relu(in_channels: int, out_channels: int) -> list[nn.Module]:
 
 
 class FeatureClassifier(nn.Module):
-    """Conv stages -> global average pool -> ``feature_dim`` hidden units -> class logits.
+    """Conv stages -> average pool -> ``feature_dim`` hidden units -> class logits.
 
     Args:
         in_channels: 1 (grey) or 3 (RGB).
@@ -35,6 +35,9 @@ class FeatureClassifier(nn.Module):
         num_classes: number of classes (10 for both data sets).
         widths: output channels of each stage; every stage but the last ends with a 2x2 max-pool.
         convs_per_stage: conv-BN-ReLU layers per stage.
+        pooled_size: the last feature map is average-pooled to ``pooled_size x pooled_size`` and
+            flattened (1 = global average pooling; 3 keeps the coarse layout that tells a shirt
+            from a T-shirt).
         feature_dim: width of the penultimate layer, i.e. the feature dimension used by FID.
         dropout: dropout before the classification layer (training only).
     """
@@ -46,6 +49,7 @@ class FeatureClassifier(nn.Module):
         num_classes: int = 10,
         widths: Sequence[int] = (32, 64, 128),
         convs_per_stage: int = 2,
+        pooled_size: int = 1,
         feature_dim: int = 256,
         dropout: float = 0.3,
     ) -> None:
@@ -59,7 +63,7 @@ class FeatureClassifier(nn.Module):
         self.config = {
             "in_channels": self.in_channels, "image_size": self.image_size, "num_classes": self.num_classes,
             "widths": [int(w) for w in widths], "convs_per_stage": int(convs_per_stage),
-            "feature_dim": self.num_features, "dropout": float(dropout),
+            "pooled_size": int(pooled_size), "feature_dim": self.num_features, "dropout": float(dropout),
         }
 
         layers: list[nn.Module] = []
@@ -72,9 +76,9 @@ class FeatureClassifier(nn.Module):
                 layers.append(nn.MaxPool2d(2))
         self.trunk = nn.Sequential(*layers)
         self.embed = nn.Sequential(
-            nn.AdaptiveAvgPool2d(1),
+            nn.AdaptiveAvgPool2d(pooled_size),
             nn.Flatten(),
-            nn.Linear(channels, feature_dim, bias=False),
+            nn.Linear(channels * pooled_size**2, feature_dim, bias=False),
             nn.BatchNorm1d(feature_dim),
             nn.ReLU(inplace=True),
         )
@@ -98,9 +102,9 @@ def count_parameters(module: nn.Module) -> int:
 # these, so a card's ``architecture`` entry and the code can never disagree silently.
 ARCHITECTURES: dict[str, dict] = {
     "fashion-mnist": dict(in_channels=1, image_size=28, num_classes=10, widths=(32, 64, 128), convs_per_stage=1,
-                          feature_dim=256, dropout=0.3),
+                          pooled_size=3, feature_dim=256, dropout=0.3),
     "cifar10": dict(in_channels=3, image_size=32, num_classes=10, widths=(64, 128, 256), convs_per_stage=2,
-                    feature_dim=512, dropout=0.3),
+                    pooled_size=2, feature_dim=512, dropout=0.3),
 }
 
 

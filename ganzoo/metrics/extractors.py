@@ -41,7 +41,7 @@ CLASSIFIER_SHA256: dict[str, Optional[str]] = {
     "fashion-mnist": None,
     "cifar10": None,
 }
-CLASSIFIER_EPOCHS = {"fashion-mnist": 6, "cifar10": 40}
+CLASSIFIER_EPOCHS = {"fashion-mnist": 7, "cifar10": 40}
 
 INCEPTION_ENV = "GANZOO_INCEPTION_WEIGHTS"
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"

@@ -11,6 +11,9 @@ equilibrium with eigenvalues
 * R1 or R2 penalty gamma/2 |grad D|^2:            -gamma/2 +- sqrt(gamma^2/4 - f'(0)^2)
 * instance noise N(0, s^2) on both sides:         f''(0) s^2 +- sqrt(f''(0)^2 s^4 - f'(0)^2)
 * consensus optimisation (v - gamma grad |v|^2/2): -gamma f'(0)^2 +- f'(0) i
+* zero-centred gradient penalty w |grad D|^2 on interpolates (Thanh-Tung et al. 2019):
+  R1's with gamma = 2w, since grad_x D_psi = psi everywhere
+* the relativistic GAN (RSGAN, Jolicoeur-Martineau 2018) behaves like the unregularised GAN
 
 with f'(0) = 1/2, f''(0) = -1/4 for the GAN and f'(0) = 1 for the WGAN; the critical
 R1 weight, where the eigenvalues turn real, is gamma = 2 |f'(0)|.
@@ -65,8 +68,8 @@ class Method:
 
     label: str
     loss: str = "minimax"            # a ganzoo.losses.LOSSES name
-    penalty: str = "none"            # none | r1 | r2 | wgan-gp
-    gamma: float = 0.0               # R1/R2 gamma, or the WGAN-GP weight
+    penalty: str = "none"            # none | r1 | r2 | wgan-gp | zero-gp
+    gamma: float = 0.0               # R1/R2 gamma, or the weight of the (zero-centred) gradient penalty
     gp_center: float = 1.0
     noise_std: float = 0.0           # instance noise
     consensus: float = 0.0           # consensus-optimisation weight
@@ -83,9 +86,12 @@ class Method:
         a = self.f_prime
         if self.penalty == "wgan-gp":
             return None
-        if self.penalty in ("r1", "r2"):
-            root = cmath.sqrt(self.gamma**2 / 4 - a**2)
-            return (-self.gamma / 2 + root, -self.gamma / 2 - root)
+        if self.penalty in ("r1", "r2", "zero-gp"):
+            # weight * (|psi| - 0)^2 on interpolates is R1 with gamma = 2 * weight here,
+            # because grad_x D_psi = psi at every point.
+            gamma = self.gamma if self.penalty != "zero-gp" else 2 * self.gamma
+            root = cmath.sqrt(gamma**2 / 4 - a**2)
+            return (-gamma / 2 + root, -gamma / 2 - root)
         if self.noise_std > 0:
             f_second = -0.25  # f''(0) for f(t) = -log(1 + e^-t)
             centre = f_second * self.noise_std**2
@@ -108,6 +114,8 @@ METHODS = (
     Method("GAN + R2 gamma=1", penalty="r2", gamma=1.0),
     Method("non-saturating GAN + R1 gamma=0.3", loss="nonsaturating", penalty="r1", gamma=0.3),
     Method("GAN + consensus 1", consensus=1.0),
+    Method("relativistic GAN (RSGAN)", loss="rsgan"),
+    Method("GAN + zero-centred GP 0.5", penalty="zero-gp", gamma=0.5),
 )
 
 
@@ -134,9 +142,10 @@ def vector_field(method: Method, theta: Tensor, psi: Tensor, create_graph: bool 
         d_loss = d_loss + r1_penalty(critic, real, method.gamma)
     elif method.penalty == "r2":
         d_loss = d_loss + r2_penalty(critic, fake, method.gamma)
-    elif method.penalty == "wgan-gp":
+    elif method.penalty in ("wgan-gp", "zero-gp"):
         alpha = torch.full((real.shape[0],), 0.5, dtype=torch.float64)  # grad of psi*x is psi everywhere
-        d_loss = d_loss + method.gamma * gradient_penalty(critic, real, fake, center=method.gp_center, alpha=alpha)
+        center = 0.0 if method.penalty == "zero-gp" else method.gp_center
+        d_loss = d_loss + method.gamma * gradient_penalty(critic, real, fake, center=center, alpha=alpha)
     g_loss = loss.generator(d_real, d_fake)
     need_graph = create_graph or method.consensus > 0
     (g_theta,) = torch.autograd.grad(g_loss, theta, create_graph=need_graph, retain_graph=True)
@@ -188,12 +197,28 @@ def simulate(method: Method, scheme: str, start: tuple[float, float] = START, st
 
 
 def jacobian_at_equilibrium(method: Method) -> np.ndarray:
-    """d v / d (theta, psi) at (0, 0), by autograd through the losses and penalties."""
+    """d v / d (theta, psi) at (0, 0), by autograd through the losses and penalties.
+
+    Falls back to central differences of v where autograd's second derivative is not
+    finite: ``gradient_penalty`` takes ``(||grad|| - center)^2`` through the norm, whose
+    double-backward at a zero gradient is 0/0 even for ``center = 0`` (where the penalty
+    itself is the smooth ``||grad||^2``)."""
 
     def field(state: Tensor) -> Tensor:
         return torch.stack(vector_field(method, state[0], state[1], create_graph=True))
 
-    return torch.autograd.functional.jacobian(field, torch.zeros(2, dtype=torch.float64)).numpy()
+    jacobian = torch.autograd.functional.jacobian(field, torch.zeros(2, dtype=torch.float64)).numpy()
+    if np.isfinite(jacobian).all():
+        return jacobian
+    eps, columns = 1e-6, []
+    for direction in np.eye(2):
+        values = []
+        for sign in (1.0, -1.0):
+            theta = torch.tensor(sign * eps * direction[0], dtype=torch.float64, requires_grad=True)
+            psi = torch.tensor(sign * eps * direction[1], dtype=torch.float64, requires_grad=True)
+            values.append(np.array([v.item() for v in vector_field(method, theta, psi)]))
+        columns.append((values[0] - values[1]) / (2 * eps))
+    return np.stack(columns, axis=1)
 
 
 def update_jacobian(method: Method, scheme: str, h: float = STEP_SIZE, eps: float = 1e-6) -> np.ndarray:

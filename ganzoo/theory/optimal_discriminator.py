@@ -98,7 +98,7 @@ def train_discriminator(
 
 @single_threaded_run
 def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    steps, batch_size, eval_samples = (400, 512, 50_000) if quick else (3000, 1024, 200_000)
+    steps, batch_size, eval_samples = (300, 256, 20_000) if quick else (3000, 1024, 200_000)
     grid_tensor = torch.as_tensor(GRID, dtype=torch.float32).unsqueeze(1)
     rows, numbers, curves = [], {}, []
     for index, pair in enumerate(PAIRS):
@@ -126,7 +126,7 @@ def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> Experime
     table = markdown_table(
         ["pair", "p_data", "p_g", "E_m[abs(D - D*)]", "V(D_trained) (samples)", "V(D*) (quadrature)",
          "C(G) = -log4 + 2 JSD", "JSD"],
-        rows,
+        rows, digits=5,
     )
     figure_path = _plot(curves, plot) if plot else None
     return ExperimentResult(NAME, table, numbers, figure_path)

@@ -86,7 +86,7 @@ def _task_batch(n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
 
 
 LEARNING_RATE = 2e-4  # SN-GAN's (Miyato et al. 2018), with betas (0.5, 0.999)
-EXTRA_ITERATIONS = 50
+EXTRA_ITERATIONS = 200
 
 
 def train_discriminator(spectral: bool, steps: int, seed: int) -> MLPDiscriminator:
@@ -154,7 +154,7 @@ def torch_parametrization_check(network: MLPDiscriminator) -> float:
 
 @single_threaded_run
 def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> ExperimentResult:
-    steps, n_points = (200, 4000) if quick else (2000, 50_000)
+    steps, n_points = (100, 4000) if quick else (2000, 50_000)
     with seeded(seed) as rng:
         power_table, numbers, curves = power_iteration_table(rng)
     rows, measured = [], {}
