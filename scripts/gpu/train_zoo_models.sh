@@ -21,7 +21,7 @@ nvidia-smi --query-gpu=name,memory.total --format=csv
 python3 -c "import torch, lightning; print('torch', torch.__version__, 'lightning', lightning.__version__)"
 
 python3 scripts/train_feature_classifier.py --dataset cifar10 --device cuda --data-dir "$GANZOO_DATA" \
-    --out "$OUT/" > "$OUT/classifier.log" 2>&1 &
+    --out "$OUT/" > runs_classifier.log 2>&1 &
 
 python3 -m ganzoo.cli fit --config recipes/dcgan_fashion_mnist.yaml --trainer.accelerator gpu --trainer.devices 1 \
     --model.init_args.max_generator_iterations 15000 --model.init_args.sample_every_n_iterations 2500 \
@@ -35,4 +35,4 @@ python3 -m ganzoo.cli fit --config recipes/sngan_cifar10.yaml --trainer.accelera
     --trainer.logger lightning.pytorch.loggers.CSVLogger --trainer.logger.save_dir runs \
     --trainer.logger.name sngan_cifar10_zoo > runs_sngan.log 2>&1 &
 wait
-tail -n 3 runs_dcgan.log runs_sngan.log "$OUT/classifier.log"
+tail -n 3 runs_dcgan.log runs_sngan.log runs_classifier.log
