@@ -14,11 +14,18 @@ from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
 
 from ganzoo.gans.base import GAN
+from ganzoo.reliability import DivergenceGuard, RNGStateCheckpoint
 
 
 class GanzooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
-        # Defaults every recipe gets unless it says otherwise.
+        # Always installed, whatever a recipe's trainer.callbacks say (docs/reliability.md):
+        # stop on NaN/inf losses (tune with --divergence_guard.max_grad_norm 1000 ...) and keep the
+        # global RNG streams in checkpoints so a resumed run continues them exactly.
+        parser.add_lightning_class_args(DivergenceGuard, "divergence_guard")
+        parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
+        # Defaults every recipe gets unless it says otherwise. AtomicCheckpointIO: a kill during a
+        # save leaves the previous checkpoint intact, and checkpoints are read with weights_only=True.
         parser.set_defaults(
             {
                 "trainer.max_epochs": -1,
@@ -26,6 +33,7 @@ class GanzooCLI(LightningCLI):
                     {"class_path": "ganzoo.callbacks.GeneratorIterationCheckpoint",
                      "init_args": {"every_n_generator_iterations": 1000}},
                 ],
+                "trainer.plugins": [{"class_path": "ganzoo.reliability.AtomicCheckpointIO"}],
             }
         )
 

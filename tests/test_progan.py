@@ -24,7 +24,8 @@ TINY = {"fmap_base": 32, "fmap_max": 8}
 
 
 def tiny_networks(resolution, channels=3, latent_dim=8, **d_kwargs):
-    g = {"name": "ProGANGenerator", "kwargs": {"latent_dim": latent_dim, "resolution": resolution, "channels": channels, **TINY}}
+    g = {"name": "ProGANGenerator",
+         "kwargs": {"latent_dim": latent_dim, "resolution": resolution, "channels": channels, **TINY}}
     d = {"name": "ProGANDiscriminator", "kwargs": {"resolution": resolution, "channels": channels, **TINY, **d_kwargs}}
     return g, d
 
@@ -36,7 +37,8 @@ def tiny_progan(resolution=16, **kwargs):
 
 
 def trainer(tmp_path, **extra):
-    return L.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, enable_progress_bar=False,
+    extra.setdefault("devices", 1)
+    return L.Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_progress_bar=False,
                      enable_model_summary=False, deterministic=True, default_root_dir=str(tmp_path),
                      **{"enable_checkpointing": False, **extra})
 
@@ -113,7 +115,8 @@ def test_equalized_lr_runtime_weight_scale():
     generator = ProGANGenerator(latent_dim=16, resolution=16, channels=3, **TINY)
     discriminator = ProGANDiscriminator(resolution=16, channels=3, **TINY)
     gain_one = {id(layer) for layer in generator.to_rgb} | {id(discriminator.blocks[0].linear)}
-    layers = [m for net in (generator, discriminator) for m in net.modules() if isinstance(m, (EqualizedConv2d, EqualizedLinear))]
+    layers = [m for net in (generator, discriminator) for m in net.modules()
+              if isinstance(m, (EqualizedConv2d, EqualizedLinear))]
     # G: dense + conv, 2 up blocks of 2 convs, 3 toRGB; D: 3 fromRGB, 2 down blocks of 2 convs, conv + 4x4 conv + linear
     assert len(layers) == (2 + 2 * 2 + 3) + (3 + 2 * 2 + 3)
     for layer in layers:
@@ -149,11 +152,13 @@ def test_pixel_norm_and_minibatch_stddev_closed_forms():
     torch.testing.assert_close(whole[:, :3], x)
     expected = (x.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
     torch.testing.assert_close(whole[:, 3], expected.expand(8, 4, 4))
-    grouped = minibatch_stddev(x, group_size=4)  # sample i is in group i % 2
-    for group in range(2):
-        members = x[group::2]
+    grouped = minibatch_stddev(x, group_size=4)  # groups of consecutive samples
+    for start in (0, 4):
+        members = x[start : start + 4]
         stat = (members.var(dim=0, unbiased=False) + 1e-8).sqrt().mean()
-        torch.testing.assert_close(grouped[group::2, 3], stat.expand(4, 4, 4))
+        torch.testing.assert_close(grouped[start : start + 4, 3], stat.expand(4, 4, 4))
+    # A batch split into slices of whole groups (as DDP splits a global batch) gets the same statistics.
+    torch.testing.assert_close(torch.cat([minibatch_stddev(half, 4) for half in x.split(4)]), grouped)
     with pytest.raises(ValueError, match="batch size 6 is not divisible by the group size 4"):
         minibatch_stddev(x[:6], group_size=4)
 
@@ -240,7 +245,8 @@ class StageRecorder(Callback):
 
 
 def test_training_follows_the_schedule_with_per_resolution_batches(tmp_path):
-    model = tiny_progan(resolution=8, fade_in_images=64, stabilize_images=32, batch_sizes={8: 4}, max_generator_iterations=26)
+    model = tiny_progan(resolution=8, fade_in_images=64, stabilize_images=32, batch_sizes={8: 4},
+                        max_generator_iterations=26)
     recorder = StageRecorder()
     data = DataLoader(TensorDataset(torch.rand(64, 3, 8, 8) * 2 - 1), batch_size=8)
     trainer(tmp_path, callbacks=[recorder]).fit(model, data)
@@ -289,7 +295,8 @@ def test_recipes_build_the_model_they_describe(recipe, tmp_path, monkeypatch):
     if recipe == "progan_cifar10.yaml":  # the paper's gamma = 750 penalty, rewritten for D / gamma
         gamma = 1 / model.discriminator.output_scale
         assert gamma == pytest.approx(750)
-        assert model.hparams.gp_weight * gamma == pytest.approx(10) and model.hparams.drift_weight / gamma == pytest.approx(0.001)
+        assert model.hparams.gp_weight * gamma == pytest.approx(10)
+        assert model.hparams.drift_weight / gamma == pytest.approx(0.001)
         assert model.schedule.images_per_level == 800_000 and model.generator.latent_dim == 128
     if recipe == "toy/progan_smoke.yaml":
         assert model.batch_size_at(32) == 8 and model.batch_size_at(16) is None
@@ -377,3 +384,35 @@ def test_ganzoo_load_gives_the_final_resolution_generator(tmp_path):
     rebuilt = get_variant("progan").from_pretrained(tmp_path / "gan")
     assert isinstance(rebuilt, ProGAN) and rebuilt.batch_size_at(16) == 4
     assert ganzoo.load(str(tmp_path / "gan")).sample(2, seed=0).shape == (2, 3, 16, 16)
+
+
+# ------------------------------------------------------------------------------------------ DDP
+
+
+def test_two_process_ddp_matches_single_process(tmp_path):
+    """Growing counts images over all processes and minibatch-stddev groups never straddle the
+    per-process slices, so 2-process CPU DDP (fork, unused parameters allowed: levels not yet grown
+    get no gradient) ends where 1 process does, through a fade-in."""
+    from lightning.pytorch.strategies import DDPStrategy
+
+    from ganzoo.data.base import GlobalBatchDataModule, TensorPairDataset
+
+    class Images(GlobalBatchDataModule):
+        def setup(self, stage=None):
+            super().setup(stage)
+            self.train_dataset = TensorPairDataset(torch.rand(64, 3, 8, 8, generator=torch.Generator().manual_seed(0)),
+                                                   torch.zeros(64, dtype=torch.long))
+
+    def run(devices):
+        torch.manual_seed(0)
+        g, d = tiny_networks(8, mbstd_group_size=2)
+        model = ProGAN(generator=g, discriminator=d, fade_in_images=32, stabilize_images=16, max_generator_iterations=8,
+                       sample_every_n_iterations=0)
+        strategy = DDPStrategy(start_method="fork", find_unused_parameters=True) if devices > 1 else "auto"
+        trainer(tmp_path / str(devices), devices=devices, strategy=strategy).fit(model, datamodule=Images(batch_size=8))
+        return model
+
+    single, double = run(1), run(2)
+    assert single.images_shown == double.images_shown == 64 and single.stage == Stage(1, 1.0, 2)
+    for name, tensor in single.state_dict().items():
+        torch.testing.assert_close(double.state_dict()[name], tensor, rtol=1e-5, atol=1e-5, msg=name)

@@ -16,6 +16,8 @@ process ``r`` takes the ``r``-th contiguous slice of each global batch. Hence
 
 The sampler subclasses ``DistributedSampler`` so Lightning keeps it (it only injects its own
 sampler into loaders that do not have one) and calls ``set_epoch`` on it every epoch.
+The train dataloader is a :class:`ResumableDataLoader`: its position within the epoch is saved in
+checkpoints, so a run resumed mid-epoch sees the same batches as an uninterrupted one.
 """
 from __future__ import annotations
 
@@ -95,6 +97,23 @@ class GlobalBatchSampler(DistributedSampler):
             raise ValueError(f"the data set has {size} samples, fewer than one global batch of {global_batch_size}")
         self.num_samples = self.num_global_batches * self.local_batch_size
         self.total_size = self.num_global_batches * self.global_batch_size
+        # The first global batch of the current pass: 0, except in an epoch resumed mid-way.
+        # ``__len__`` keeps counting the whole epoch: Lightning adds the batches already done.
+        self.first_batch = 0
+        self._resume_at: tuple[int, int] | None = None
+
+    def resume_at(self, epoch: int, batches_done: int) -> None:
+        """Make the next pass over ``epoch`` skip its first ``batches_done`` global batches.
+
+        Applied when the pass starts (after Lightning's ``set_epoch``), and only if the epoch
+        matches: a checkpoint written at the very end of an epoch resumes with the next one.
+        """
+        if not 0 <= batches_done <= self.num_global_batches:
+            raise ValueError(
+                f"checkpointed data position {batches_done} is outside an epoch of {self.num_global_batches} "
+                "global batches: was the run resumed with a different data set or batch size?"
+            )
+        self._resume_at = (epoch, batches_done)
 
     def __iter__(self) -> Iterator[int]:
         n = len(self.dataset)  # type: ignore[arg-type]
@@ -104,10 +123,62 @@ class GlobalBatchSampler(DistributedSampler):
             order = torch.arange(n)
         batches = order[: self.total_size].view(self.num_global_batches, self.global_batch_size)
         start = self.rank * self.local_batch_size
+        # A resumed epoch starts after the global batches the interrupted run already used.
+        self.first_batch = 0
+        if self._resume_at is not None:
+            epoch, done = self._resume_at
+            self._resume_at = None
+            self.first_batch = done if epoch == self.epoch else 0
+        batches = batches[self.first_batch :]
         return iter(batches[:, start : start + self.local_batch_size].reshape(-1).tolist())
 
     def __len__(self) -> int:
         return self.num_samples
+
+
+class ResumableDataLoader(DataLoader):
+    """A ``DataLoader`` over a :class:`GlobalBatchSampler` that resumes mid-epoch where it stopped.
+
+    Lightning saves ``state_dict()`` of a train dataloader that has one in every checkpoint and
+    hands it back through ``load_state_dict`` when a run resumes mid-epoch. Without this, the
+    resumed run would start the interrupted epoch again from its first batch (Lightning warns
+    "your dataloader is not resumable") and every later batch would differ from the
+    uninterrupted run. The state is the epoch and the number of its batches handed out so far:
+    Lightning fetches one batch per training step and does not prefetch from sized loaders, so
+    at checkpoint time that is the number of batches trained on.
+    """
+
+    def __init__(self, dataset: Dataset, *, sampler: GlobalBatchSampler, **kwargs) -> None:
+        super().__init__(dataset, sampler=sampler, **kwargs)
+        self._yielded = 0  # batches handed out in the current pass
+
+    def __iter__(self):
+        self._yielded = 0
+        # Build torch's iterator now, not at the first batch: it draws a seed from the global RNG,
+        # and ganzoo.reliability.RNGStateCheckpoint restores that RNG after Lightning created it.
+        return _CountingIterator(self, super().__iter__())
+
+    def state_dict(self) -> dict[str, int]:
+        sampler: GlobalBatchSampler = self.sampler  # type: ignore[assignment]
+        return {"epoch": int(sampler.epoch), "batches_done": sampler.first_batch + self._yielded}
+
+    def load_state_dict(self, state_dict: dict[str, int]) -> None:
+        self.sampler.resume_at(int(state_dict["epoch"]), int(state_dict["batches_done"]))  # type: ignore[attr-defined]
+
+
+class _CountingIterator:
+    """Passes batches through, counting them in the loader."""
+
+    def __init__(self, loader: ResumableDataLoader, batches) -> None:
+        self.loader, self.batches = loader, batches
+
+    def __iter__(self) -> "_CountingIterator":
+        return self
+
+    def __next__(self):
+        batch = next(self.batches)
+        self.loader._yielded += 1
+        return batch
 
 
 class GlobalBatchDataModule(L.LightningDataModule):
@@ -151,7 +222,7 @@ class GlobalBatchDataModule(L.LightningDataModule):
         assert self.train_dataset is not None
         sampler = GlobalBatchSampler(self.train_dataset, self.batch_size, num_replicas=self.world_size,
                                      rank=self.rank, seed=self.seed)
-        return DataLoader(
+        return ResumableDataLoader(
             self.train_dataset,
             batch_size=sampler.local_batch_size,
             sampler=sampler,

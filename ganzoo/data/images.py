@@ -28,12 +28,13 @@ CIFAR-10 is not the original pixels.
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from typing import Any, Callable
 
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 from torch import Tensor
 from torch.utils.data import DataLoader, Dataset
 from torchvision import datasets, transforms
@@ -57,6 +58,31 @@ RESIZE_MODES = ("resize", "pad")
 
 def _is_image(path: Path) -> bool:
     return path.is_file() and path.suffix.lower() in IMG_EXTENSIONS
+
+
+def open_image(path: str | os.PathLike) -> Image.Image:
+    """Decode an image file, or raise a ValueError naming it (a corrupt file, or not an image at all)."""
+    try:
+        with Image.open(path) as image:
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as error:
+        raise ValueError(f"{path} is not a readable image ({error}); remove or replace it") from None
+    return image
+
+
+def open_image_rgb(path: str) -> Image.Image:
+    """The loader given to torchvision's ImageFolder: its default, with an error that names the file."""
+    return open_image(path).convert("RGB")
+
+
+def _warn_about_skipped_files(folder: Path, files) -> None:
+    skipped = sorted(str(p.relative_to(folder)) for p in files if p.is_file() and not _is_image(p))
+    if skipped:
+        warnings.warn(
+            f"{folder}: skipping {len(skipped)} file(s) that are not images (extensions {', '.join(IMG_EXTENSIONS)}): "
+            f"{', '.join(skipped[:5])}{', ...' if len(skipped) > 5 else ''}",
+            stacklevel=3,
+        )
 
 
 class ConvertMode:
@@ -87,8 +113,7 @@ class FlatImageFolder(Dataset):
         return len(self.files)
 
     def __getitem__(self, index: int) -> tuple[Any, int]:
-        with Image.open(self.files[index]) as image:
-            image.load()
+        image = open_image(self.files[index])
         return (self.transform(image) if self.transform else image), 0
 
 
@@ -158,8 +183,12 @@ def image_folder(folder: Path, transform: Callable | None) -> Dataset:
     folder order), else a :class:`FlatImageFolder` of the images directly inside it."""
     if not folder.is_dir():
         raise DataNotFoundError(f"image folder {folder} does not exist")
+    # Files that are not images by extension (README.txt, .DS_Store, ...) are skipped with a
+    # warning; a file with an image extension that cannot be decoded is an error naming it.
     if any(p.is_dir() and any(_is_image(f) for f in p.iterdir()) for p in folder.iterdir()):
-        return datasets.ImageFolder(str(folder), transform=transform)
+        _warn_about_skipped_files(folder, folder.rglob("*"))
+        return datasets.ImageFolder(str(folder), transform=transform, loader=open_image_rgb)
+    _warn_about_skipped_files(folder, folder.iterdir())
     return FlatImageFolder(folder, transform=transform)
 
 
@@ -502,9 +531,9 @@ class ImageFolderDataModule(ImageDataModule):
             dataset = image_folder(self._split_folder(self.split), transform=None)
             # Open the file itself: torchvision's loader would already have converted it to RGB.
             first = dataset.samples[0][0] if isinstance(dataset, datasets.ImageFolder) else dataset.files[0]
-            with Image.open(first) as image:
-                channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
-                self._native_shape = (channels, image.height, image.width)
+            image = open_image(first)
+            channels = 1 if image.mode in ("1", "L", "LA", "I", "I;16", "F") else 3
+            self._native_shape = (channels, image.height, image.width)
         return self._native_shape
 
     def load_split(self, split: str, transform: Callable) -> Dataset:

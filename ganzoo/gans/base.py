@@ -55,6 +55,13 @@ class GAN(L.LightningModule):
         seed: seeds the latent stream. Latents are drawn for the GLOBAL batch from a
             per-step seed and each process takes its slice, so 1 and N processes with the
             same global batch see the same latents (results are comparable across GPU counts).
+        channels_last: keep conv weights and image batches in NHWC memory order, which tensor
+            cores (and oneDNN on CPU) run faster. None = on when training on a GPU. The memory
+            order never changes results beyond float rounding (tests/test_performance_paths.py).
+        compile_networks: ``torch.compile`` the generator and the discriminator when fitting.
+            Pays a compile time up front (minutes on a CPU) for faster steps; see
+            ``benchmarks/RESULTS.md``. With a gradient penalty (gp / r1 / r2) only the generator
+            is compiled: compiled graphs do not support the double backward the penalty needs.
     """
 
     # Presets override these class attributes; __init__ arguments override presets.
@@ -86,6 +93,8 @@ class GAN(L.LightningModule):
         sample_every_n_iterations: int = 500,
         num_sample_images: int = 64,
         seed: int = 0,
+        channels_last: Optional[bool] = None,
+        compile_networks: bool = False,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -119,6 +128,9 @@ class GAN(L.LightningModule):
         self.register_buffer("sample_latents", self.generator.sample_latent(num_sample_images, seed=seed))
         self._generator_iterations = 0
         self._discriminator_steps = 0
+        self._latent_rngs: dict[torch.device, torch.Generator] = {}  # one per device, re-seeded every draw
+        self._channels_last = False  # decided in configure_model, once the Trainer's device is known
+        self._networks_compiled = False
         self.watched_terms: dict[str, Tensor] = {}  # this batch's loss terms, for the divergence guard
         self.register_load_state_dict_post_hook(_refresh_counters_hook)
 
@@ -141,10 +153,27 @@ class GAN(L.LightningModule):
         buffer.add_(1)  # on-device, no sync
         setattr(self, attribute, getattr(self, attribute) + 1)
 
+    # ------------------------------------------------------------------ fast path
+    def configure_model(self) -> None:
+        """Lightning calls this before it builds the optimizers: set memory order and compile here."""
+        hp = self.hparams
+        on_gpu = self._trainer is not None and self.trainer.strategy.root_device.type == "cuda"
+        self._channels_last = on_gpu if hp.channels_last is None else hp.channels_last
+        if self._channels_last:
+            # Converts 4-D parameters and buffers in place (same Parameter objects), EMA copy included.
+            self.to(memory_format=torch.channels_last)
+        if hp.compile_networks and not self._networks_compiled:
+            self.generator.compile()  # in place: parameter names and checkpoints stay the same
+            if not (hp.gp_weight > 0 or hp.r1_gamma > 0 or hp.r2_gamma > 0):
+                self.discriminator.compile()
+            self._networks_compiled = True
+
     # ------------------------------------------------------------------ the loop
     def training_step(self, batch: Any, batch_idx: int) -> None:
         d_opt, g_opt = self.optimizers()
         real = self.prepare_real(_real_images(batch))
+        if self._channels_last and real.ndim == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
 
         self.watched_terms = {}
         d_logs = self.discriminator_step(real, d_opt)
@@ -272,8 +301,9 @@ class GAN(L.LightningModule):
     # ------------------------------------------------------------------ optimizers
     def configure_optimizers(self):
         hp = self.hparams
-        d_opt = _make_optimizer(hp.optimizer, self.discriminator.parameters(), hp.d_lr, hp.d_betas)
-        g_opt = _make_optimizer(hp.optimizer, self.generator.parameters(), hp.g_lr, hp.g_betas)
+        fused = self.device.type == "cuda"  # Lightning has moved the module to its device by now
+        d_opt = _make_optimizer(hp.optimizer, self.discriminator.parameters(), hp.d_lr, hp.d_betas, fused)
+        g_opt = _make_optimizer(hp.optimizer, self.generator.parameters(), hp.g_lr, hp.g_betas, fused)
         if hp.lr_schedule == "constant":
             return [d_opt, g_opt]
         total = hp.max_generator_iterations
@@ -303,9 +333,15 @@ class GAN(L.LightningModule):
         return u[rank * local_batch : (rank + 1) * local_batch]
 
     def _step_rng(self, stream: int) -> torch.Generator:
-        # A fresh generator per (step, stream) keeps runs reproducible after resume too.
+        """A generator seeded from (seed, step, stream): runs stay reproducible after resume too.
+
+        One generator per device is kept and re-seeded, rather than a new one per draw; callers
+        draw from it at once, before the next call re-seeds it.
+        """
         step = self.discriminator_steps
-        rng = torch.Generator(device=self.device)
+        rng = self._latent_rngs.get(self.device)
+        if rng is None:
+            rng = self._latent_rngs[self.device] = torch.Generator(device=self.device)
         rng.manual_seed(((self.hparams.seed * 1_000_003 + step) * 8 + stream) % (2**63))
         return rng
 
@@ -375,13 +411,18 @@ def _as_network(spec: Any, default: dict[str, Any], kind: type[nn.Module], role:
     return spec
 
 
-def _make_optimizer(name: str, params, lr: float, betas) -> torch.optim.Optimizer:
-    # foreach implementations are the fast default on both CPU and GPU.
+def _make_optimizer(name: str, params, lr: float, betas, fused: bool = False) -> torch.optim.Optimizer:
+    """Multi-tensor ("foreach") updates everywhere; on a GPU, single-kernel "fused" Adam / SGD
+    (RMSprop has no fused version). Both compute the same update up to float rounding."""
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), foreach=True)
+        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), **_fast_impl(fused))
     if name == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr, foreach=True)
-    return torch.optim.SGD(params, lr=lr, foreach=True)
+    return torch.optim.SGD(params, lr=lr, **_fast_impl(fused))
+
+
+def _fast_impl(fused: bool) -> dict[str, bool]:
+    return {"fused": True} if fused else {"foreach": True}
 
 
 def _validate_hyperparameters(args: dict[str, Any]) -> None:
@@ -416,3 +457,7 @@ def _validate_hyperparameters(args: dict[str, Any]) -> None:
         bad("max_generator_iterations", "must be >= 1 or None")
     if args["num_sample_images"] < 1:
         bad("num_sample_images", "must be >= 1")
+    if args["channels_last"] not in (None, True, False):
+        bad("channels_last", "must be True, False or None (None = on when training on a GPU)")
+    if args["compile_networks"] not in (True, False):
+        bad("compile_networks", "must be True or False")

@@ -160,7 +160,9 @@ class ProGAN(GAN):
         batch_sizes: ``{resolution: global batch size}`` for resolutions that use fewer samples
             than the dataloader's batch (the paper's 14 / 6 / 3 at 256 / 512 / 1024). The
             datamodule's ``batch_size`` must be the largest of them: each step uses the first
-            ``batch_size_at(resolution)`` samples of the real batch (and as many latents).
+            ``batch_size_at(resolution)`` samples of the real batch (and as many latents). Under
+            DDP each process keeps the first ``batch_size_at(resolution) / W`` of its slice, so
+            which samples are used (not how many, nor the latents) depends on the process count.
         reset_optimizers_on_phase_change: clear Adam's moments whenever a fade-in or a
             stabilisation phase starts (the official code's ``reset_opt_for_new_lod``).
         max_images_shown: stop after this many real images (the paper's ``total_kimg * 1000``);

@@ -102,7 +102,8 @@ class EqualizedConv2d(nn.Module):
 
     def extra_repr(self) -> str:
         out_channels, in_channels, kernel, _ = self.weight.shape
-        return f"{in_channels}, {out_channels}, kernel_size={kernel}, padding={self.padding}, weight_scale={self.weight_scale:.4g}"
+        return (f"{in_channels}, {out_channels}, kernel_size={kernel}, padding={self.padding}, "
+                f"weight_scale={self.weight_scale:.4g}")
 
 
 def pixel_norm(x: Tensor, epsilon: float = PIXEL_NORM_EPSILON) -> Tensor:
@@ -119,9 +120,11 @@ def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
     """Append one feature map: the mean over (C, H, W) of each feature's standard deviation
     over a group of samples (population std, ``sqrt(var + 1e-8)``).
 
-    Sample ``i`` belongs to group ``i % (N // G)`` (the official code's reshape to ``[G, M, ...]``);
-    ``G = min(group_size, N)`` must divide the batch. Computed in float32 at least (half precision
-    would lose the small variances).
+    Groups are consecutive samples (``i // G``), ``G = min(group_size, N)``, which must divide
+    the batch. (The official code groups with a stride, ``i % (N // G)``; consecutive groups are
+    as random, since batches are shuffled, and stay the same when a global batch is split into
+    per-process slices of a multiple of G samples, so 1 and N processes train alike.)
+    Computed in float32 at least (half precision would lose the small variances).
     """
     n, channels, height, width = x.shape
     group = min(group_size, n)
@@ -130,11 +133,10 @@ def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
             f"minibatch standard deviation: batch size {n} is not divisible by the group size {group}; "
             f"use a batch size that is a multiple of {group} (or set mbstd_group_size)"
         )
-    y = x.to(torch.promote_types(x.dtype, torch.float32)).reshape(group, n // group, channels, height, width)
-    std = (y.var(dim=0, unbiased=False) + 1e-8).sqrt()  # (M, C, H, W)
-    stat = std.mean(dim=(1, 2, 3)).to(x.dtype)  # (M,)
-    stat = stat.repeat(group).reshape(n, 1, 1, 1).expand(n, 1, height, width)
-    return torch.cat([x, stat], dim=1)
+    y = x.to(torch.promote_types(x.dtype, torch.float32)).reshape(n // group, group, channels, height, width)
+    std = (y.var(dim=1, unbiased=False) + 1e-8).sqrt()  # (N / G, C, H, W)
+    stat = std.mean(dim=(1, 2, 3)).to(x.dtype).repeat_interleave(group)  # (N,)
+    return torch.cat([x, stat.reshape(n, 1, 1, 1).expand(n, 1, height, width)], dim=1)
 
 
 class MinibatchStdDev(nn.Module):
@@ -169,7 +171,9 @@ def _leaky() -> nn.Module:
 def levels_for(resolution: int) -> int:
     """Number of levels from 4x4 to ``resolution`` (4 -> 1, 8 -> 2, 32 -> 4, 1024 -> 9)."""
     if not isinstance(resolution, int) or resolution < MIN_RESOLUTION or resolution & (resolution - 1):
-        raise ValueError(f"ProGAN resolution must be a power of two >= {MIN_RESOLUTION} (4, 8, ..., 1024), got {resolution!r}")
+        raise ValueError(
+            f"ProGAN resolution must be a power of two >= {MIN_RESOLUTION} (4, 8, ..., 1024), got {resolution!r}"
+        )
     return resolution.bit_length() - 2  # log2(resolution) - 1
 
 
@@ -183,7 +187,7 @@ def feature_maps(num_levels: int, fmap_base: int, fmap_max: int) -> list[int]:
     widths = [min(fmap_base // 2 ** (level + 1), fmap_max) for level in range(num_levels)]
     if widths[-1] < 1:
         raise ValueError(
-            f"fmap_base={fmap_base} leaves no feature maps at {resolution_at(num_levels - 1)}x{resolution_at(num_levels - 1)}; "
+            f"fmap_base={fmap_base} leaves no feature maps at resolution {resolution_at(num_levels - 1)}; "
             f"use fmap_base >= {2 ** num_levels}"
         )
     return widths
@@ -212,10 +216,6 @@ class _StagedNetwork:
         if not 0.0 <= alpha <= 1.0:
             raise ValueError(f"alpha (fade-in weight) must be in [0, 1], got {alpha}")
         self.level, self.alpha = level, alpha
-
-    @property
-    def fading(self) -> bool:
-        return self.level > 0 and self.alpha < 1.0
 
 
 # ----------------------------------------------------------------------------------- generator

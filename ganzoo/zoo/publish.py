@@ -4,8 +4,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
-
 from ganzoo.zoo.cards import render_model_card
 from ganzoo.zoo.serialization import save_gan, save_generator
 
@@ -26,10 +24,12 @@ def find_checkpoint(run: str | Path) -> Path:
 def gan_from_checkpoint(path: str | Path):
     """Rebuild the LightningModule from a checkpoint, reading it with ``weights_only=True``."""
     from ganzoo.gans import get_variant
+    from ganzoo.reliability import load_checkpoint_safely
 
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    # Refuses pickled code payloads (UnsafeCheckpointError) and truncated files (CheckpointError).
+    checkpoint = load_checkpoint_safely(path, map_location="cpu")
     meta = checkpoint.get("ganzoo")
-    if not meta:
+    if not isinstance(meta, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
         raise ValueError(f"{path} was not written by a ganzoo GAN (no 'ganzoo' section)")
     # LightningCLI adds bookkeeping keys such as "_class_path"; they are not constructor arguments.
     hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}

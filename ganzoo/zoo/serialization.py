@@ -188,9 +188,12 @@ def load_gan_from_folder(folder: str | Path, *, sha256: str | None = None, weigh
         )
     verify_sha256(weights_path, sha256)
     state = read_weights(weights_path)
-    gan = get_variant(config["variant"])(
-        generator=config["generator"], discriminator=config["discriminator"], **config.get("hparams", {})
-    )
+    try:
+        gan = get_variant(config.get("variant"))(
+            generator=config["generator"], discriminator=config["discriminator"], **config.get("hparams", {})
+        )
+    except (TypeError, ValueError, KeyError) as error:  # unknown variant or hyper-parameter, bad value
+        raise WeightsError(f"{folder / CONFIG_NAME} does not describe a valid GAN: {error}") from None
     split = {"generator": {}, "discriminator": {}, "generator_ema": {}}
     for key, value in state.items():
         head, _, rest = key.partition(".")
@@ -218,6 +221,13 @@ def load_state_strictly(module: nn.Module, state: dict[str, torch.Tensor], sourc
         for k, v in expected.items()
         if k in state and state[k].shape != v.shape
     ]
+    # Floating weights may be stored in another float precision (fp16/bf16 exports are cast back),
+    # but an integer/bool tensor for a float one (or the reverse) is not a weights file for this model.
+    wrong_kind = [
+        f"{k}: file {state[k].dtype} vs model {v.dtype}"
+        for k, v in expected.items()
+        if k in state and (state[k].is_floating_point() != v.is_floating_point() or state[k].is_complex())
+    ]
     problems = []
     if missing:
         problems.append(f"missing {len(missing)} tensors (e.g. {', '.join(missing[:3])})")
@@ -225,6 +235,8 @@ def load_state_strictly(module: nn.Module, state: dict[str, torch.Tensor], sourc
         problems.append(f"unexpected {len(unexpected)} tensors (e.g. {', '.join(unexpected[:3])})")
     if mismatched:
         problems.append(f"shape mismatch: {'; '.join(mismatched[:3])}")
+    if wrong_kind:
+        problems.append(f"dtype mismatch: {'; '.join(wrong_kind[:3])}")
     if problems:
         raise WeightsError(f"weights in {source} do not match the config's network: " + "; ".join(problems))
     cast = {k: state[k].to(dtype=v.dtype) for k, v in expected.items()}
@@ -236,7 +248,7 @@ def _build(spec: Any, kind: type, source: str):
         raise WeightsError(f"{source}: config has no network spec {{'name': ..., 'kwargs': ...}}")
     try:
         network = build_network(spec["name"], **spec.get("kwargs", {}))
-    except TypeError as error:
+    except (TypeError, ValueError) as error:  # unknown kwargs or names, out-of-range values
         raise WeightsError(f"{source}: config.json does not fit {spec['name']}: {error}") from None
     if not isinstance(network, kind):
         raise WeightsError(f"{source}: {spec['name']} is not a {kind.__name__}")

@@ -1,0 +1,1 @@
+"""ganzoo's performance harness: ``python -m benchmarks --help``. Results: ``benchmarks/RESULTS.md``."""
