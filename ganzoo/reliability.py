@@ -268,8 +268,15 @@ class DivergenceGuard(Callback):
         self._pending: list[_BatchRecord] = []
         self._grad_norms: dict[str, Tensor] = {}
         self._optimizer_roles: dict[int, str] = {}
+        self._batch_position = (0, 0)  # (generator iteration, discriminator step) this batch works on
 
     # ---- collecting (no host sync)
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx) -> None:
+        # A batch works on generator iteration (completed + 1), whether it is one of the n_critic
+        # discriminator-only batches or the one that ends with the generator update.
+        self._batch_position = (int(getattr(pl_module, "generator_iterations", trainer.global_step)) + 1,
+                                int(getattr(pl_module, "discriminator_steps", batch_idx)) + 1)
+
     def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer) -> None:
         if self.max_grad_norm is None:
             return
@@ -287,11 +294,9 @@ class DivergenceGuard(Callback):
         if terms:
             # sum() of a scalar is itself; of a larger tensor it is non-finite if any entry is.
             values = torch.stack([value.detach().float().sum() for value in terms.values()])
-            self._pending.append(_BatchRecord(
-                generator_iteration=int(getattr(pl_module, "generator_iterations", trainer.global_step)),
-                discriminator_step=int(getattr(pl_module, "discriminator_steps", batch_idx)),
-                names=list(terms), limits=limits, values=values,
-            ))
+            iteration, step = self._batch_position
+            self._pending.append(_BatchRecord(generator_iteration=iteration, discriminator_step=step,
+                                              names=list(terms), limits=limits, values=values))
         if len(self._pending) >= self.check_every_n_batches:
             self.check(trainer)
 
@@ -348,7 +353,7 @@ class DivergenceGuard(Callback):
         where = (f"no checkpoint was saved before the divergence" if checkpoint is None else
                  f"the last good checkpoint is {checkpoint} (left as it was; resume from it, e.g. with "
                  f"--ckpt_path {checkpoint}, after lowering the learning rates or strengthening the regularization)")
-        message = (f"training diverged at generator iteration {record.generator_iteration} "
+        message = (f"training diverged in generator iteration {record.generator_iteration} "
                    f"(discriminator step {record.discriminator_step}): {problem}. No checkpoint is written "
                    f"after this point; {where}.")
         return DivergenceError(message, generator_iteration=record.generator_iteration, term=term, value=value,

@@ -19,7 +19,6 @@ beside the published rows, not a reproduction of them.
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np

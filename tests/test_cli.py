@@ -1,0 +1,130 @@
+"""The `ganzoo` command: recipes parse and train, sampling, one-line errors, DDP through the CLI."""
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from ganzoo.cli import main
+from ganzoo.training_cli import run_lightning_cli
+
+ROOT = Path(__file__).resolve().parents[1]
+RECIPES = sorted((ROOT / "recipes").rglob("*.yaml"))
+TOY_RECIPES = sorted((ROOT / "recipes" / "toy").glob("*.yaml"))
+QUICK = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+
+def test_there_is_a_recipe_for_every_variant_and_data_set():
+    names = {p.name for p in RECIPES}
+    for variant in ("vanilla", "dcgan", "wgan", "wgan_gp", "sngan", "rasgan", "progan"):
+        assert f"{variant}_cifar10.yaml" in names, variant
+        assert f"{variant}_fashion_mnist.yaml" in names, variant
+    for variant in ("vanilla", "dcgan", "wgan", "wgan_gp", "sngan", "rasgan"):
+        assert {f"{variant}_ring.yaml", f"{variant}_grid.yaml"} <= names, variant
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: str(p.relative_to(ROOT / "recipes")))
+def test_every_recipe_parses(recipe, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        run_lightning_cli(["fit", "--config", str(recipe), "--print_config"])
+    assert exit_info.value.code == 0
+    assert "class_path: ganzoo.gans." in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("recipe", TOY_RECIPES, ids=lambda p: p.stem)
+def test_toy_recipe_trains_to_completion(recipe, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # recipes log under ./runs
+    args = ["fit", "--config", str(recipe), "--model.init_args.max_generator_iterations", "6",
+            "--data.init_args.n_samples", "2048"] if "progan" not in recipe.stem else \
+           ["fit", "--config", str(recipe), "--model.init_args.max_generator_iterations", "6"]
+    cli = run_lightning_cli(args + QUICK)
+    assert cli.model.generator_iterations == 6
+    assert list(tmp_path.rglob("last.ckpt")), "no checkpoint written"
+    assert list(tmp_path.rglob("samples/*.png")), "no sample image written"
+
+
+def test_resume_from_last_checkpoint(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")
+    base = ["fit", "--config", recipe, "--data.init_args.n_samples", "2048"] + QUICK
+    run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "4"])
+    last = next(tmp_path.rglob("last.ckpt"))
+    cli = run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "8", "--ckpt_path", str(last)])
+    assert cli.model.generator_iterations == 8
+
+
+def test_two_process_ddp_through_the_cli(tmp_path):
+    """The real user path: `ganzoo fit` re-launches itself for rank 1 (popen launcher)."""
+    env = {**os.environ, "WANDB_MODE": "disabled", "PYTHONPATH": str(ROOT)}
+    command = [sys.executable, "-m", "ganzoo.cli", "fit", "--config", str(ROOT / "recipes/toy/vanilla_ring.yaml"),
+               "--trainer.accelerator", "cpu", "--trainer.devices", "2",
+               "--trainer.strategy", "ddp_find_unused_parameters_true",
+               "--model.init_args.max_generator_iterations", "5", "--data.init_args.n_samples", "2048", *QUICK]
+    result = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert list(tmp_path.rglob("last.ckpt"))
+
+
+def test_sample_writes_png(tmp_path, capsys):
+    from ganzoo.nn import DCGANGenerator
+
+    torch.manual_seed(0)
+    DCGANGenerator(latent_dim=8, resolution=28, channels=1, base_width=4).save_pretrained(tmp_path / "model")
+    out = tmp_path / "grid.png"
+    assert main(["sample", str(tmp_path / "model"), "-n", "9", "-o", str(out)]) == 0
+    from PIL import Image
+
+    with Image.open(out) as image:
+        assert image.size[0] > 28 * 2
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["sample", "no-such-model"], "unknown model 'no-such-model'"),
+        (["sample", "dcgan-fashion-mnst"], "Did you mean: dcgan-fashion-mnist"),
+        (["sample", "dcgan-fashion-mnist", "-n", "0"], "-n must be a positive number"),
+        (["sample", "dcgan-fashion-mnist", "-o", "/no/such/folder/x.png"], "does not exist"),
+        (["sample", "dcgan-fashion-mnist", "-o", "grid.txt"], "must end in .png"),
+    ],
+)
+def test_bad_sample_flags_give_one_line_errors(argv, message, capsys):
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and len(err.splitlines()) == 1, err
+
+
+def test_bundled_model_samples_offline_and_deterministically():
+    import ganzoo
+
+    generator = ganzoo.load("dcgan-fashion-mnist")
+    a, b = generator.sample(16, seed=0), generator.sample(16, seed=0)
+    assert a.shape == (16, 1, 28, 28) and torch.equal(a, b)
+    assert a.min() >= -1 and a.max() <= 1
+    assert not torch.equal(a, generator.sample(16, seed=1))
+
+
+def test_list_shows_registry(capsys):
+    assert main(["list"]) == 0
+    out = capsys.readouterr().out
+    assert "dcgan-fashion-mnist" in out and "sngan-cifar10" in out
+
+
+def test_help_lists_every_subcommand(capsys):
+    with pytest.raises(SystemExit):
+        main(["--help"])
+    out = capsys.readouterr().out
+    for command in ("fit", "validate", "sample", "list", "eval", "bench", "publish", "theory"):
+        assert command in out
+
+
+def test_wandb_logger_goes_offline_without_credentials(tmp_path, monkeypatch):
+    from ganzoo.callbacks import SafeWandbLogger
+
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    monkeypatch.delenv("WANDB_MODE", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+    logger = SafeWandbLogger(save_dir=str(tmp_path), project="test")
+    assert logger._offline
