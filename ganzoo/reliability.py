@@ -106,9 +106,11 @@ def load_checkpoint_safely(path: str | os.PathLike, map_location: Any = "cpu") -
 
 
 def _unpickling_reason(message: str) -> str:
+    # Keep torch's first sentence naming the offending global ("Unsupported global: GLOBAL os.system was
+    # not an allowed global by default"), not its advice on how to allow-list it.
     for line in message.splitlines():
         if "Unsupported global" in line or "Unsupported operand" in line or "not an allowed global" in line:
-            return line.strip().removeprefix("WeightsUnpickler error:").strip()
+            return line.strip().removeprefix("WeightsUnpickler error:").strip().split(". ")[0].rstrip(".")
     return message.strip().splitlines()[0] if message.strip() else "unpickling error"
 
 

@@ -8,6 +8,7 @@ datamodule and Trainer can be overridden from the command line. Training length 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Sequence
 
 from lightning.pytorch import LightningDataModule
@@ -36,6 +37,26 @@ class GanzooCLI(LightningCLI):
                 "trainer.plugins": [{"class_path": "ganzoo.reliability.AtomicCheckpointIO"}],
             }
         )
+
+
+    def _parse_ckpt_path(self) -> None:
+        # Lightning would overwrite the recipe and flags with the checkpoint's hyper-parameters;
+        # resuming here means "this recipe, continued": flags such as a larger
+        # --model.init_args.max_generator_iterations must win.
+        return
+
+    def before_fit(self) -> None:
+        """``--ckpt_path last``: the newest ``last.ckpt`` of this recipe's runs (any version)."""
+        config = self.config_init[self.subcommand]
+        if config.get("ckpt_path") != "last":
+            return
+        logger = self.trainer.logger
+        root = Path(logger.save_dir) / logger.name if logger is not None else Path(self.trainer.default_root_dir)
+        candidates = sorted(root.rglob("last.ckpt"), key=lambda path: path.stat().st_mtime)
+        if not candidates:
+            raise FileNotFoundError(f"--ckpt_path last: no last.ckpt under {root}; nothing to resume")
+        config["ckpt_path"] = str(candidates[-1])
+        print(f"resuming from {candidates[-1]}")
 
 
 def run_lightning_cli(argv: Sequence[str]) -> GanzooCLI:

@@ -30,8 +30,9 @@ import torch
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from ganzoo.metrics.datasets import load_images, to_signed_float  # noqa: E402
-from ganzoo.metrics.evaluate import evaluate_images  # noqa: E402
+from ganzoo.metrics.evaluate import make_suite_with_reference, results_from_suite  # noqa: E402
 from ganzoo.metrics.extractors import get_extractor  # noqa: E402
+from ganzoo.metrics.protocol import Reference  # noqa: E402
 
 NOISE_SIGMAS = (0.05, 0.1, 0.2, 0.4)
 BLUR_SIGMAS = (0.5, 1.0)
@@ -56,15 +57,23 @@ def calibrate(args: argparse.Namespace) -> dict:
     device = torch.device(args.device)
     extractor = get_extractor(args.dataset, device=device)
     test = to_signed_float(load_images(args.dataset, "test", args.data_dir).images)
-    common = dict(extractor=extractor, batch_size=args.batch_size, device=device, data_dir=args.data_dir,
-                  cache_dir=args.cache_dir, seed=0)
+    options = dict(data_dir=args.data_dir, cache_dir=args.cache_dir, batch_size=args.batch_size, device=device, seed=0)
+    # Two suites, two references (see the module docstring); each row's features are extracted once.
+    suites = [make_suite_with_reference(extractor, ["fid", "kid", "is"], Reference(args.dataset, "train"), **options),
+              make_suite_with_reference(extractor, ["pr"], Reference(args.dataset, "train", PR_REFERENCE_COUNT),
+                                        **options)]
     rows = []
     for label, images in degraded_sets(test):
         start = time.time()
-        results = evaluate_images(images, ["fid", "kid", "is"], reference=f"{args.dataset}:train",
-                                  description=label, **common)
-        results += evaluate_images(images, ["pr"], reference=f"{args.dataset}:train:{PR_REFERENCE_COUNT}",
-                                   description=label, **common)
+        for suite, _ in suites:
+            suite.reset_fakes()
+        for batch in images.split(args.batch_size):
+            features, logits = extractor(batch.to(device))
+            for suite, _ in suites:
+                suite.update_fake_features(features, logits)
+        results = []
+        for suite, reference_info in suites:
+            results += results_from_suite(suite, dict(seed=0, sampling=label, **reference_info))
         row = {"set": label}
         for result in results:
             row[result.name] = round(result.value, 6)

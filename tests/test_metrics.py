@@ -330,12 +330,17 @@ def test_two_process_ddp_gives_the_single_process_numbers(tmp_path):
 
 
 # ------------------------------------------------------------------------------------ extractors
-def test_shipped_fashion_mnist_classifier_is_pinned_checked_and_accurate():
-    card = json.loads((ext.WEIGHTS_DIR / "fashion-mnist-classifier.json").read_text())
-    assert ext.CLASSIFIER_SHA256["fashion-mnist"] == card["sha256"]
-    assert card["test_accuracy"] >= 0.92 and card["test_images"] == 10000
-    model, sha = ext.load_classifier("fashion-mnist")
-    assert sha == card["sha256"] and model.num_features == card["architecture"]["feature_dim"]
+@pytest.mark.parametrize("dataset, min_accuracy", [("fashion-mnist", 0.92), ("cifar10", 0.88)])
+def test_shipped_classifiers_are_pinned_checked_and_accurate(dataset, min_accuracy):
+    card = json.loads((ext.WEIGHTS_DIR / f"{dataset}-classifier.json").read_text())
+    assert ext.CLASSIFIER_SHA256[dataset] == card["sha256"]
+    assert card["test_accuracy"] >= min_accuracy and card["test_images"] == 10000
+    assert card["architecture"] == json.loads(json.dumps(ext.ARCHITECTURES[dataset]))  # code and card agree
+    extractor = ext.get_extractor(dataset)
+    assert extractor.weights_sha256 == card["sha256"] and extractor.num_features == card["architecture"]["feature_dim"]
+    size, channels = card["architecture"]["image_size"], card["architecture"]["in_channels"]
+    features, logits = extractor(torch.zeros(2, channels, size, size))
+    assert features.dtype == torch.float32 and logits.shape == (2, 10)
 
 
 def test_classifier_weights_that_do_not_match_their_pin_are_refused(tmp_path, monkeypatch):

@@ -116,8 +116,8 @@ def bench_row(model: str, result: MetricResult, entry) -> dict:
             recorded = metric.get("value")
             same_protocol = _same_protocol(metric.get("protocol", {}), result.protocol.to_dict())
             break
-    paper = [p for p in getattr(entry, "paper", None) or []
-             if str(p.get("metric", "")).lower() in (result.name, result.name.upper(), result.name.lower())]
+    aliases = PAPER_METRIC_NAMES.get(result.name, (result.name,))
+    paper = [p for p in getattr(entry, "paper", None) or [] if str(p.get("metric", "")).strip().lower() in aliases]
     return {
         "model": model, "metric": result.name, "value": result.value, "std": result.std,
         "protocol": result.protocol.to_dict(), "registry_value": recorded, "registry_same_protocol": same_protocol,
@@ -125,6 +125,9 @@ def bench_row(model: str, result: MetricResult, entry) -> dict:
     }
 
 
+# How registry "paper" entries may name each metric.
+PAPER_METRIC_NAMES = {"fid": ("fid",), "kid": ("kid",), "is": ("is", "inception score"),
+                      "precision": ("precision",), "recall": ("recall",)}
 PROTOCOL_KEYS = ("features", "features_sha256", "reference_dataset", "reference_split", "reference_count",
                  "reference_variant", "num_fakes", "seed", "resize", "quantize", "sampling")
 
