@@ -15,7 +15,10 @@ from torchvision.utils import make_grid, save_image
 
 def sample_grid_path(module) -> Path:
     trainer = module.trainer
-    root = trainer.log_dir or trainer.default_root_dir
+    # Not trainer.log_dir: it broadcasts across processes, and only rank 0 writes samples.
+    logger = trainer.logger
+    root = (getattr(logger, "log_dir", None) or getattr(logger, "save_dir", None)) if logger else None
+    root = root or trainer.default_root_dir
     return Path(root) / "samples" / f"iter_{module.generator_iterations:07d}.png"
 
 
