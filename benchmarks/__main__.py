@@ -125,12 +125,13 @@ def _run_sections(sections, specs, device, budget, repeats, compile_too, out: di
 
 
 def _default_settings(device: torch.device, compile_too: bool):
-    """What ganzoo does by default on this device (bf16 autocast on GPU is the recipes' Trainer setting)."""
+    """What ganzoo does by default on this device: channels_last as ``GAN(channels_last=None)`` decides;
+    bf16 autocast on GPU is the CIFAR-10 recipes' Trainer setting."""
     from benchmarks.training import StepSettings
 
     if device.type == "cuda":
         return StepSettings("bf16-mixed", channels_last=True, compile=compile_too)
-    return StepSettings("32-true", channels_last=False, compile=compile_too)
+    return StepSettings("32-true", channels_last=torch.backends.mkldnn.is_available(), compile=compile_too)
 
 
 def _fast_path_options(device: torch.device, compile_too: bool):
@@ -170,6 +171,8 @@ def _as_cli(args: argparse.Namespace) -> str:
 
 def _quiet_lightning() -> None:
     # Dozens of Trainers are built: their "GPU available" / tip banners would bury the results.
+    import lightning  # noqa: F401  (it sets its loggers' levels on import: import first, then override)
+
     for name in ("lightning.pytorch", "lightning.fabric", "lightning"):
         logging.getLogger(name).setLevel(logging.ERROR)
     warnings.filterwarnings("ignore", message=".*(does not have many workers|LeafSpec|litlogger).*")

@@ -352,7 +352,7 @@ class DivergenceGuard(Callback):
     def _error(self, trainer: L.Trainer, record: _BatchRecord, term: str, value: float, limit: float) -> DivergenceError:
         checkpoint = last_good_checkpoint(trainer)
         problem = f"{term} = {value:g}" + (f" > max_grad_norm = {limit:g}" if limit != float("inf") else "")
-        where = (f"no checkpoint was saved before the divergence" if checkpoint is None else
+        where = ("no checkpoint was saved before the divergence" if checkpoint is None else
                  f"the last good checkpoint is {checkpoint} (left as it was; resume from it, e.g. with "
                  f"--ckpt_path {checkpoint}, after lowering the learning rates or strengthening the regularization)")
         message = (f"training diverged in generator iteration {record.generator_iteration} "

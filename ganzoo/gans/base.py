@@ -56,9 +56,10 @@ class GAN(L.LightningModule):
         seed: seeds the latent stream. Latents are drawn for the GLOBAL batch from a
             per-step seed and each process takes its slice, so 1 and N processes with the
             same global batch see the same latents (results are comparable across GPU counts).
-        channels_last: keep conv weights and image batches in NHWC memory order, which tensor
-            cores (and oneDNN on CPU) run faster. None = on when training on a GPU. The memory
-            order never changes results beyond float rounding (tests/test_performance_paths.py).
+        channels_last: keep conv weights and image batches in NHWC memory order, which cuDNN
+            (tensor cores) and oneDNN (CPU) run faster: 10-30% per step on a 2-core CPU, see
+            ``benchmarks/RESULTS.md``. None = on with a GPU or a oneDNN-enabled CPU build. Memory
+            order changes results by float rounding only (tests/test_performance_paths.py).
         compile_networks: ``torch.compile`` the generator and the discriminator when fitting.
             Pays a compile time up front (minutes on a CPU) for faster steps; see
             ``benchmarks/RESULTS.md``. With a gradient penalty (gp / r1 / r2) only the generator
@@ -159,8 +160,7 @@ class GAN(L.LightningModule):
     def configure_model(self) -> None:
         """Lightning calls this before it builds the optimizers: set memory order and compile here."""
         hp = self.hparams
-        on_gpu = self._trainer is not None and self.trainer.strategy.root_device.type == "cuda"
-        self._channels_last = on_gpu if hp.channels_last is None else hp.channels_last
+        self._channels_last = _channels_last_helps(self) if hp.channels_last is None else hp.channels_last
         if self._channels_last:
             # Converts 4-D parameters and buffers in place (same Parameter objects), EMA copy included.
             self.to(memory_format=torch.channels_last)
@@ -441,6 +441,12 @@ def _as_network(spec: Any, default: dict[str, Any], kind: type[nn.Module], role:
     return spec
 
 
+def _channels_last_helps(module: GAN) -> bool:
+    """NHWC convolutions are the fast ones on cuDNN and on oneDNN (PyTorch's x86 / ARM CPU builds)."""
+    device = module.trainer.strategy.root_device if module._trainer is not None else module.device
+    return device.type == "cuda" or (device.type == "cpu" and torch.backends.mkldnn.is_available())
+
+
 def _make_optimizer(name: str, params, lr: float, betas, fused: bool = False) -> torch.optim.Optimizer:
     """Multi-tensor ("foreach") updates everywhere; on a GPU, single-kernel "fused" Adam / SGD
     (RMSprop has no fused version). Both compute the same update up to float rounding."""
@@ -488,6 +494,6 @@ def _validate_hyperparameters(args: dict[str, Any]) -> None:
     if args["num_sample_images"] < 1:
         bad("num_sample_images", "must be >= 1")
     if args["channels_last"] not in (None, True, False):
-        bad("channels_last", "must be True, False or None (None = on when training on a GPU)")
+        bad("channels_last", "must be True, False or None (None = on for GPUs and oneDNN CPUs)")
     if args["compile_networks"] not in (True, False):
         bad("compile_networks", "must be True or False")

@@ -1,0 +1,224 @@
+"""The fast paths compute what the plain path computes, and the benchmark compares like with like.
+
+* The benchmark's hand-written loop ends with bit-identical weights to ganzoo's Trainer run, so
+  its time ratio measures framework overhead only.
+* channels_last gives the plain path's losses, gradients and trained weights up to float rounding.
+* ``GAN.training_only`` freezes exactly what Lightning's ``toggled_optimizer`` freezes.
+* fused Adam makes the foreach update; the cached latent generator draws the same latents as a
+  fresh one per step; compile skips D when a gradient penalty needs double backward.
+"""
+import sys
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+import ganzoo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ package lives at the repo root
+
+from benchmarks.report import write_results  # noqa: E402
+from benchmarks.specs import ModelSpec  # noqa: E402
+from benchmarks.training import StepSettings, random_images, run_ganzoo, run_hand_written  # noqa: E402
+from ganzoo.gans import DCGAN, WGANGP  # noqa: E402
+from ganzoo.gans.base import _make_optimizer  # noqa: E402
+
+CPU = torch.device("cpu")
+TINY_DCGAN = ModelSpec(
+    "tiny-dcgan", "dcgan",
+    {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
+    {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
+    batch_size=8, size_note="test")
+TINY_WGAN_GP = ModelSpec(
+    "tiny-wgan-gp", "wgan-gp",
+    {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
+    {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": False}},
+    batch_size=4, size_note="test")
+TINY_SNGAN = ModelSpec(
+    "tiny-sngan", "sngan",
+    {"name": "SNGANCNNGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 16}},
+    {"name": "SNGANCNNDiscriminator", "kwargs": {"channels": 3, "width": 8}},
+    batch_size=4, size_note="test")
+
+
+def _states(run):
+    return {role: getattr(run, role).state_dict() for role in ("generator", "discriminator", "generator_ema")}
+
+
+@pytest.mark.parametrize("spec", [TINY_DCGAN, TINY_WGAN_GP, TINY_SNGAN], ids=lambda s: s.name)
+def test_hand_written_baseline_does_exactly_ganzoos_work(spec):
+    images = random_images(spec)
+    ganzoo = run_ganzoo(spec, images, CPU, StepSettings(), warmup=1, measured=2)
+    hand = run_hand_written(spec, images, CPU, StepSettings(), warmup=1, measured=2)
+    ganzoo_states, hand_states = _states(ganzoo), _states(hand)
+    for role, state in ganzoo_states.items():
+        assert state.keys() == hand_states[role].keys()
+        for name, tensor in state.items():
+            assert torch.equal(tensor, hand_states[role][name]), f"{role}.{name} differs"
+    # Training moved the weights, so equality is not the trivial one of two untouched networks.
+    torch.manual_seed(0)
+    untouched = DCGAN if spec.variant == "dcgan" else WGANGP
+    fresh = untouched(generator=spec.generator, discriminator=spec.discriminator)
+    assert not torch.equal(next(fresh.generator.parameters()), next(ganzoo.generator.parameters()))
+
+
+def _first_step_gradients(model_cls, spec, channels_last):
+    """Losses and D / G gradients of one D+G update with the module's own step methods."""
+    torch.manual_seed(0)
+    module = model_cls(generator=spec.generator, discriminator=spec.discriminator, sample_every_n_iterations=0)
+    real = random_images(spec)[: spec.batch_size]
+    if channels_last:
+        module.to(memory_format=torch.channels_last)
+        real = real.contiguous(memory_format=torch.channels_last)
+    d_real = module.discriminator(real)
+    fake = module.generator(module._latents(spec.batch_size, stream=0))
+    d_loss = module.loss.discriminator(d_real, module.discriminator(fake.detach()))
+    if module.hparams.gp_weight > 0:
+        from ganzoo.regularizers import gradient_penalty
+
+        d_loss = d_loss + module.hparams.gp_weight * gradient_penalty(
+            module.discriminator, real, fake, alpha=module._uniform(spec.batch_size, stream=1))
+    g_loss = module.loss.generator(None, module.discriminator(fake))
+    d_grads = torch.autograd.grad(d_loss, list(module.discriminator.parameters()))
+    g_grads = torch.autograd.grad(g_loss, list(module.generator.parameters()))
+    return d_loss, g_loss, d_grads, g_grads
+
+
+@pytest.mark.parametrize("model_cls, spec", [(DCGAN, TINY_DCGAN), (WGANGP, TINY_WGAN_GP)], ids=["dcgan", "wgan-gp"])
+def test_channels_last_gives_the_same_losses_and_gradients(model_cls, spec):
+    plain = _first_step_gradients(model_cls, spec, channels_last=False)
+    fast = _first_step_gradients(model_cls, spec, channels_last=True)
+    torch.testing.assert_close(fast[0], plain[0], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(fast[1], plain[1], rtol=1e-5, atol=1e-6)
+    for fast_grads, plain_grads in ((fast[2], plain[2]), (fast[3], plain[3])):
+        # Summation order differs between memory formats: absolute tolerance relative to the scale of
+        # the network's gradients (some, like biases before BatchNorm, are zero up to rounding).
+        scale = max(float(b.abs().max()) for b in plain_grads)
+        for a, b in zip(fast_grads, plain_grads):
+            torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize("spec", [TINY_DCGAN, TINY_WGAN_GP], ids=lambda s: s.name)
+def test_channels_last_training_matches_plain_training(spec):
+    images = random_images(spec)
+    plain = run_ganzoo(spec, images, CPU, StepSettings(channels_last=False), warmup=1, measured=2)
+    fast = run_ganzoo(spec, images, CPU, StepSettings(channels_last=True), warmup=1, measured=2)
+    conv_weights = [p for p in fast.discriminator.parameters() if p.ndim == 4]
+    assert conv_weights and all(p.is_contiguous(memory_format=torch.channels_last) for p in conv_weights)
+    # The critics have no parameter with a zero gradient: their weights must agree.
+    for name, tensor in plain.discriminator.state_dict().items():
+        torch.testing.assert_close(fast.discriminator.state_dict()[name], tensor, rtol=1e-3, atol=1e-5, msg=name)
+    # Generators: compare what they compute. A conv bias feeding BatchNorm has a gradient that is
+    # zero up to rounding, and Adam turns that rounding noise into lr-sized steps of either sign; the
+    # next BatchNorm removes the bias again, so outputs agree although such weights do not.
+    z = torch.randn(16, spec.generator["kwargs"]["latent_dim"], generator=torch.Generator().manual_seed(5))
+    for role in ("generator", "generator_ema"):
+        with torch.no_grad():
+            fast_out, plain_out = getattr(fast, role).train()(z), getattr(plain, role).train()(z)
+        torch.testing.assert_close(fast_out, plain_out, rtol=1e-3, atol=1e-4, msg=role)
+
+
+@pytest.mark.parametrize("choice", [None, False])
+def test_channels_last_default_follows_the_device(choice, tiny_trainer_kwargs, tmp_path):
+    torch.manual_seed(0)
+    module = DCGAN(generator=TINY_DCGAN.generator, discriminator=TINY_DCGAN.discriminator, max_generator_iterations=2,
+                   sample_every_n_iterations=0, channels_last=choice)
+    data = torch.utils.data.DataLoader(random_images(TINY_DCGAN), batch_size=8)
+    L.Trainer(**tiny_trainer_kwargs).fit(module, data)
+    expected = choice is None and torch.backends.mkldnn.is_available()  # None: on where oneDNN runs the convs
+    conv_weights = [p for p in module.parameters() if p.ndim == 4]
+    assert all(p.is_contiguous(memory_format=torch.channels_last) is expected for p in conv_weights)
+    # Published weights are written contiguous and load back to the same generator.
+    module.save_pretrained(tmp_path / "export")
+    loaded = ganzoo.load(str(tmp_path / "export"))
+    z = torch.randn(4, 8)
+    with torch.no_grad():
+        torch.testing.assert_close(loaded(z), module.sampling_generator.eval()(z), rtol=1e-5, atol=1e-6)
+
+
+class _CompareWithLightningToggle(L.Callback):
+    """At one batch, compare ``training_only`` with Lightning's ``toggled_optimizer`` for both optimizers."""
+
+    def __init__(self):
+        self.checked = 0
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
+        params = list(pl_module.generator.parameters()) + list(pl_module.discriminator.parameters())
+        user_frozen = next(pl_module.discriminator.parameters())
+        user_frozen.requires_grad_(False)  # a user's own freeze must survive both
+        before = [p.requires_grad for p in params]
+        for optimizer in pl_module.optimizers():
+            with pl_module.toggled_optimizer(optimizer):
+                reference = [p.requires_grad for p in params]
+            with pl_module.training_only(optimizer):
+                ours = [p.requires_grad for p in params]
+            assert ours == reference
+            assert [p.requires_grad for p in params] == before
+            self.checked += 1
+        user_frozen.requires_grad_(True)
+
+
+def test_training_only_freezes_what_lightnings_toggle_freezes(tiny_trainer_kwargs):
+    torch.manual_seed(0)
+    module = DCGAN(generator=TINY_DCGAN.generator, discriminator=TINY_DCGAN.discriminator, max_generator_iterations=1,
+                   sample_every_n_iterations=0)
+    check = _CompareWithLightningToggle()
+    data = torch.utils.data.DataLoader(random_images(TINY_DCGAN), batch_size=8)
+    L.Trainer(**tiny_trainer_kwargs, callbacks=[check]).fit(module, data)
+    assert check.checked == 2
+
+
+def test_fused_adam_makes_the_foreach_update():
+    torch.manual_seed(0)
+    weights = [torch.randn(16, 8, 3, 3), torch.randn(16)]
+    grads = [[torch.randn_like(w) for w in weights] for _ in range(3)]
+    results = []
+    for fused in (False, True):
+        params = [torch.nn.Parameter(w.clone()) for w in weights]
+        optimizer = _make_optimizer("adam", params, 2e-4, (0.5, 0.999), fused=fused)
+        assert optimizer.defaults["fused"] is (True if fused else None)
+        for step in grads:
+            for p, g in zip(params, step):
+                p.grad = g.clone()
+            optimizer.step()
+        results.append(params)
+    for a, b in zip(*results):
+        torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
+
+
+def test_cached_latent_generator_draws_the_per_step_seeded_latents():
+    torch.manual_seed(0)
+    module = DCGAN(generator=TINY_DCGAN.generator, discriminator=TINY_DCGAN.discriminator, seed=3)
+    for step in (0, 1, 7):
+        module._discriminator_steps = step
+        for stream in (0, 2):
+            fresh = torch.Generator().manual_seed(((3 * 1_000_003 + step) * 8 + stream) % (2**63))
+            expected = torch.randn(5, 8, generator=fresh)
+            assert torch.equal(module._latents(5, stream=stream), expected)
+
+
+@pytest.mark.parametrize("gp_weight, d_compiled", [(0.0, True), (10.0, False)])
+def test_compile_skips_the_discriminator_under_a_gradient_penalty(gp_weight, d_compiled):
+    # nn.Module.compile is lazy: nothing compiles until the first forward, so this is cheap.
+    module = WGANGP(generator=TINY_WGAN_GP.generator, discriminator=TINY_WGAN_GP.discriminator, gp_weight=gp_weight,
+                    compile_networks=True)
+    module.configure_model()
+    assert module.generator._compiled_call_impl is not None
+    assert (module.discriminator._compiled_call_impl is not None) is d_compiled
+
+
+def test_results_of_a_partial_run_are_merged_not_replaced(tmp_path):
+    machine = {"date": "d", "device_type": "cpu", "cpu": "x", "cpu_cores": 2, "torch_threads": 1,
+               "cpu_capability": "AVX2", "python": "3", "torch": "t", "lightning": "l", "torchmetrics": "m",
+               "torch_fidelity": "f"}
+    sampling = [{"model": "m", "generator": "G", "size": "s", "count": 8, "batch_size": 8,
+                 "ganzoo_images_per_second": 1.0, "raw_images_per_second": 1.0, "ratio": 1.0}]
+    write_results({"machine": machine, "mode": "quick", "command": "first", "sections": {"sampling": sampling}},
+                  tmp_path, "cpu-x")
+    path = write_results({"machine": machine, "mode": "quick", "command": "second", "sections": {}}, tmp_path, "cpu-x")
+    import json
+
+    merged = json.loads(path.read_text())
+    assert merged["sections"]["sampling"] == sampling and merged["commands"] == {"sampling": "first"}
+    assert "| m (G) |" in path.with_suffix(".md").read_text()
