@@ -653,6 +653,17 @@ def test_eval_and_bench_commands_print_numbers_with_protocol(tmp_path, monkeypat
     assert "21.7" in table and "1.000*" in table and "fashion-mnist-classifier" in table
 
 
+def test_eval_refuses_a_generator_the_extractor_cannot_take_before_loading_the_reference(monkeypatch):
+    import ganzoo.metrics.evaluate as evaluate_module
+
+    def must_not_load(*args, **kwargs):
+        raise RuntimeError("reference loaded before the probe")
+
+    monkeypatch.setattr(evaluate_module, "reference_features", must_not_load)
+    with pytest.raises(ValueError, match="3-channel images, got 1 channels"):
+        evaluate_generator(TinyGenerator(), ["fid"], features="cifar10", n=10)
+
+
 def test_eval_with_missing_cifar10_weights_fails_before_sampling(tmp_path, monkeypatch):
     from ganzoo.metrics.cli import add_eval_arguments, run_eval
 

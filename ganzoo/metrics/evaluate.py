@@ -134,6 +134,9 @@ def evaluate_generator(generator, metrics: Sequence[str] | str = ("fid",), featu
     if extractor is None:
         extractor = get_extractor(features, resize=resize, weights_path=feature_weights,
                                   inception_weights=inception_weights, device=device)
+    # One probe image first: a generator the extractor cannot take (channels, size) fails now,
+    # not after minutes of reference features.
+    extractor(generator.sample(1, seed=seed).to(device))
     reference = resolve_reference(reference, features)
     suite, reference_info = make_suite_with_reference(extractor, metrics, reference, data_dir=data_dir,
                                                       cache_dir=cache_dir, use_cache=use_cache,

@@ -234,7 +234,9 @@ def build_inception(weights_path: Optional[str | os.PathLike] = None,
             feature_extractor_weights_path=None if local is None else str(local),
         )
     except (URLError, ConnectionError, TimeoutError) as error:
-        raise FeatureWeightsError(inception_weights_message(["no local file"], cause=error)) from error
+        cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+        looked = [f"no inception_weights argument, ${INCEPTION_ENV} unset", f"{cached} (torch hub cache): not there"]
+        raise FeatureWeightsError(inception_weights_message(looked, cause=error)) from error
     sha = sha256_of(local) if local is not None else None
     return InceptionExtractor(backbone, weights_sha256=sha)
 
