@@ -41,6 +41,8 @@ def add_perf_arguments(parser: argparse.ArgumentParser) -> None:
                              "fast-path row). Minutes of compile time on a CPU")
     parser.add_argument("--repeats", type=int, default=None, help="override the number of interleaved repeats")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--note", default="", help="a remark on the conditions, shown with the results "
+                        "(e.g. 'machine shared with other jobs')")
     parser.add_argument("--out-dir", type=Path, default=None,
                         help="where the JSON / markdown go (default benchmarks/results; RESULTS.md is "
                              "regenerated only for the default)")
@@ -71,45 +73,64 @@ def run_perf(args: argparse.Namespace) -> int:
     print(f"ganzoo benchmarks on {machine.get('gpu') or machine['cpu']}, mode {args.mode}: {', '.join(sections)}",
           flush=True)
 
-    results = {"machine": machine, "mode": args.mode, "command": command, "sections": {}}
-    started = time.perf_counter()
-    training_rows = _run_sections(sections, specs, device, budget, repeats, args.compile, results["sections"])
-    machine["load_average_at_end"] = load_average()
-    machine["total_seconds"] = round(time.perf_counter() - started, 1)
-
+    results = {"machine": machine, "mode": args.mode, "command": command, "note": args.note, "sections": {}}
     out_dir = args.out_dir or report.RESULTS_DIR
-    path = report.write_results(results, out_dir, device_slug(machine))
-    print(f"wrote {path} and {path.with_suffix('.md')}")
+    slug = device_slug(machine)
+    started = time.perf_counter()
+
+    def save(name: str, rows) -> None:
+        """Write each section as soon as it is measured: a later failure loses nothing."""
+        results["sections"][name] = rows
+        machine["load_average_at_end"] = load_average()
+        machine["total_seconds"] = round(time.perf_counter() - started, 1)
+        path = report.write_results({**results, "sections": {name: rows}}, out_dir, slug)
+        print(f"  -> {name} written to {path}", flush=True)
+
+    earlier = report.read_results(out_dir, slug)
+    training_rows = _run_sections(sections, specs, device, budget, repeats, args.compile, save,
+                                  earlier_training=earlier.get("sections", {}).get("training"))
     if args.out_dir is None:
         print(f"regenerated {report.regenerate_results_md()}")
     failed = [row["model"] for row in training_rows if row["ratio"]["median"] > report.OVERHEAD_LIMIT]
-    if failed:
+    if failed and "training" in sections:
         print(f"overhead ratio above {report.OVERHEAD_LIMIT} for: {', '.join(failed)}")
     return 0
 
 
-def _run_sections(sections, specs, device, budget, repeats, compile_too, out: dict) -> list[dict]:
+def _run_sections(sections, specs, device, budget, repeats, compile_too, save,
+                  earlier_training: list[dict] | None = None) -> list[dict]:
     from benchmarks.evaluation import EXTRACTOR_IMAGES, measure_evaluation
     from benchmarks.hardware import hardware_use
-    from benchmarks.sampling import measure_sampling
+    from benchmarks.sampling import bundled_models, measure_sampling, measure_spec_sampling
     from benchmarks.training import measure_fast_path, measure_overhead
 
     default = _default_settings(device, compile_too)
     training_rows: list[dict] = []
-    if "training" in sections or "hardware" in sections:
+    reuse = "training" not in sections and earlier_training and \
+        {row["model"] for row in earlier_training} >= {spec.name for spec in specs}
+    if "training" in sections or ("hardware" in sections and not reuse):
         print(f"[training] {default.label()}: {repeats} ganzoo / hand-written pairs per model", flush=True)
         training_rows = [measure_overhead(spec, device, default, budget.warmup, budget.measured, repeats)
                          for spec in specs]
         if "training" in sections:
-            out["training"] = training_rows
+            save("training", training_rows)
+    elif "hardware" in sections:
+        print("[training] iterations/s for the hardware section: from this machine's earlier training run")
+        training_rows = [row for row in earlier_training if row["model"] in {spec.name for spec in specs}]
     if "fast-path" in sections:
         options = _fast_path_options(device, compile_too)
         print(f"[fast-path] {', '.join(o.label() for o in options)}", flush=True)
-        out["fast-path"] = [measure_fast_path(spec, device, options, budget.warmup, budget.measured,
-                                              budget.fast_path_repeats) for spec in specs]
+        save("fast-path", [measure_fast_path(spec, device, options, budget.warmup, budget.measured,
+                                             budget.fast_path_repeats) for spec in specs])
     if "sampling" in sections:
         print("[sampling]", flush=True)
-        out["sampling"] = [measure_sampling(spec, device, budget.sample_count, repeats) for spec in specs]
+        sampling_repeats = min(repeats, budget.sampling_repeats)
+        cap = 10.0 if device.type == "cpu" else None  # seconds per measurement: big generators get fewer images
+        rows = [measure_sampling(name, device, budget.sample_count, sampling_repeats, max_seconds=cap)
+                for name in bundled_models()]
+        rows += [measure_spec_sampling(spec, device, budget.sample_count, sampling_repeats, max_seconds=cap)
+                 for spec in specs]
+        save("sampling", rows)
     if "evaluation" in sections:
         print("[evaluation]", flush=True)
         counts = {name: budget.fid_count for name in EXTRACTOR_IMAGES}
@@ -117,10 +138,10 @@ def _run_sections(sections, specs, device, budget, repeats, compile_too, out: di
             counts.update(inception=budget.inception_count, cifar10=max(budget.inception_count * 8, 500))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
-            out["evaluation"] = measure_evaluation(device, budget.fid_count, counts)
+            save("evaluation", measure_evaluation(device, budget.fid_count, counts))
     if "hardware" in sections:
         print("[hardware]", flush=True)
-        out["hardware"] = hardware_use(training_rows, {s.name: s for s in specs}, device, default)
+        save("hardware", hardware_use(training_rows, {s.name: s for s in specs}, device, default))
     return training_rows
 
 

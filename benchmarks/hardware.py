@@ -22,13 +22,37 @@ from benchmarks.specs import ModelSpec
 from benchmarks.training import StepSettings, build_module, hand_written_training, make_loader, random_images
 
 
+class _NoModuleTracking:
+    """Stands in for FlopCounterMode's per-module tracker, charging every op to "Global".
+
+    The tracker hooks every module's backward, which makes ``torch.autograd.grad`` on a leaf input
+    (the gradient penalty's input gradient) fail with "A leaf node was passed to
+    _will_engine_execute_node". Totals need no per-module breakdown.
+    """
+
+    parents = ("Global",)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *args) -> None:
+        return None
+
+
+def total_flop_counter() -> FlopCounterMode:
+    """A FlopCounterMode that only counts the total (and so works with gradient penalties)."""
+    counter = FlopCounterMode(display=False)
+    counter.mod_tracker = _NoModuleTracking()
+    return counter
+
+
 def flops_per_iteration(spec: ModelSpec, device: torch.device, settings: StepSettings) -> int:
     """Model FLOPs of one generator iteration (n_critic D steps + 1 G step), forward + backward."""
     module = build_module(spec, 1, StepSettings(settings.precision, settings.channels_last, compile=False))
     generator, discriminator = module.generator.to(device), module.discriminator.to(device)
     ema = AveragedModel(generator, multi_avg_fn=get_ema_multi_avg_fn(module.hparams.ema_decay), use_buffers=True)
     images = random_images(spec)[: 8 * spec.batch_size]
-    counter = FlopCounterMode(display=False)
+    counter = total_flop_counter()
     with counter:
         hand_written_training(generator, discriminator, ema, module.loss, module.hparams,
                               make_loader(images, spec.batch_size, device), device, settings, iterations=1)

@@ -30,20 +30,72 @@ Measured by the harness in this folder. What each section measures:
    the measured peak of a large 3x3 convolution and a large matmul in the same dtype.
 
 Each machine's section below is generated from `benchmarks/results/<machine>.json` by
-`python -m benchmarks`; the command that produced it is printed in the section.
+`python -m benchmarks`; the command that produced it is printed in the section. A GPU run can be
+split by `--sections` (each call merges its sections into the machine's JSON), e.g. on an H100:
+
+```
+python -m benchmarks --device cuda --full --sections training
+python -m benchmarks --device cuda --full --sections fast-path,sampling,evaluation,hardware --compile
+```
+
+## What the fast path is, and what profiling found
+
+Defaults (all checked against the plain path in `tests/test_performance_paths.py`):
+
+- `channels_last` memory format: `GAN(channels_last=None)` turns it on when training on a GPU and on
+  CPUs where PyTorch runs convolutions with oneDNN (x86 / ARM builds). Parameters are converted in
+  `configure_model`, before the optimizers and the DDP reducer are built; real batches are converted
+  in the step. Published weights are still written contiguous.
+- Optimizers: multi-tensor (`foreach=True`) updates; fused single-kernel Adam / SGD on CUDA.
+- Precision: the CIFAR-10 recipes train with `trainer.precision: bf16-mixed`; gradient penalties are
+  computed in fp32 (`ganzoo.regularizers`).
+- `torch.compile` is opt-in (`GAN(compile_networks=True)`): compiled graphs cannot do the double
+  backward of a gradient penalty (WGAN-GP, R1, R2), so there only G is compiled, and compile time
+  is minutes on a CPU (82 s for a width-8 critic on this machine). The `--compile` rows show where it
+  pays on a GPU.
+- No host-device synchronisation in ganzoo's step: the iteration counters have Python mirrors, loss
+  terms for logging are reduced and sent to `self.log` only in the batches the Trainer writes out
+  (every `log_every_n_steps`), and the divergence guard is off unless installed.
+
+Overhead removed from `ganzoo/gans/base.py` after profiling the step with cProfile:
+
+- Lightning's `toggled_optimizer` rebuilds a dict keyed by every parameter (Python-level tensor
+  hashing) on each call: about 260 us per call for the WGAN-GP ResNet, called n_critic + 1 times per
+  generator iteration. `GAN.training_only` freezes the same parameters (a test compares the two) in
+  about 40 us.
+- A new `torch.Generator` per latent draw became one generator per device, re-seeded per draw (same
+  latents; tested).
+- `d_real` / `d_fake` means for the logs were computed every D step; now only when logged.
+
+What remains is Lightning's own per-batch machinery (hooks, `manual_backward`, the
+`LightningOptimizer.step` wrapper, batch transfer, progress tracking): 2-3 ms per batch on this
+loaded 2-core CPU, a few percent of a step for the CPU-sized models, and hidden behind GPU work
+when the GPU is busy. Costs outside ganzoo paid by both sides alike: on a CPU-only machine with a
+CUDA build of PyTorch, every `Adam.step` asks NVML for the GPU count (`torch.cuda.is_available()` in
+`_accelerator_graph_capture_health_check`), about half a millisecond here.
 """
+
+
+def read_results(out_dir: Path, slug: str) -> dict:
+    """This machine's recorded results, or ``{}``."""
+    path = out_dir / f"{slug}.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
 
 
 def write_results(results: dict, out_dir: Path, slug: str) -> Path:
     """Merge this run's sections into ``<slug>.json`` (other sections of an earlier run are kept)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f"{slug}.json"
-    merged = json.loads(path.read_text()) if path.is_file() else {"sections": {}, "commands": {}}
-    merged["machine"] = results["machine"]
-    merged["mode"] = results["mode"]
+    merged = read_results(out_dir, slug) or {"sections": {}, "runs": {}}
+    machine = results["machine"]
+    merged["machine"] = machine
     for name, section in results["sections"].items():
         merged["sections"][name] = section
-        merged["commands"][name] = results["command"]
+        # Sections may come from different runs: each keeps its own command, date, load and threads.
+        merged["runs"][name] = {"command": results["command"], "mode": results["mode"], "date": machine["date"],
+                                "torch_threads": machine["torch_threads"], "note": results.get("note", ""),
+                                "load_average_at_start": machine.get("load_average_at_start"),
+                                "load_average_at_end": machine.get("load_average_at_end")}
     path.write_text(json.dumps(merged, indent=2, sort_keys=True) + "\n")
     (out_dir / f"{slug}.md").write_text(render_machine(merged))
     return path
@@ -62,30 +114,37 @@ def render_machine(results: dict) -> str:
     machine = results["machine"]
     title = machine.get("gpu") or f"CPU: {machine['cpu']} ({machine['cpu_cores']} cores)"
     lines = [f"## {title}", "", _machine_line(machine), ""]
-    commands = sorted(set(results.get("commands", {}).values()))
+    runs = results.get("runs", {})
+    commands = sorted({run["command"] for run in runs.values()})
     lines += ["Reproduce with:", "", "```", *commands, "```", ""]
     renderers = {"training": _training, "fast-path": _fast_path, "sampling": _sampling,
                  "evaluation": _evaluation, "hardware": _hardware}
     for name, render in renderers.items():
         if name in results["sections"]:
-            lines += render(results["sections"][name]) + [""]
+            section = render(results["sections"][name])
+            lines += section[:1] + ["", _run_line(runs.get(name))] + section[1:] + [""]
     return "\n".join(lines)
 
 
+def _run_line(run: dict | None) -> str:
+    if not run:
+        return ""
+    load = run.get("load_average_at_start")
+    end = run.get("load_average_at_end")
+    text = f"Measured {run['date']} with {run['torch_threads']} torch thread(s)"
+    if load:
+        text += f", load average {'/'.join(map(str, load))} at start" + (f", {'/'.join(map(str, end))} at end" if end else "")
+    text += f": `{run['command']}`."
+    return text + (f" Note: {run['note']}" if run.get("note") else "")
+
+
 def _machine_line(m: dict) -> str:
-    parts = [f"Measured {m['date']}", f"{m['cpu']} ({m['cpu_cores']} cores, {m['torch_threads']} torch threads, "
-             f"{m['cpu_capability']})"]
+    parts = [f"{m['cpu']} ({m['cpu_cores']} cores, {m['cpu_capability']})"]
     if m.get("gpu"):
         parts.append(f"{m['gpu']} ({m['gpu_memory_gib']} GiB, CUDA {m['cuda']}, cuDNN {m['cudnn']})")
     parts.append(f"torch {m['torch']}, lightning {m['lightning']}, torchmetrics {m['torchmetrics']}, "
                  f"torch-fidelity {m['torch_fidelity']}, Python {m['python']}")
-    load = m.get("load_average_at_start")
-    if load:
-        end = m.get("load_average_at_end")
-        parts.append(f"load average (1/5/15 min) {'/'.join(map(str, load))} at start"
-                     + (f", {'/'.join(map(str, end))} at end" if end else "")
-                     + f" on {m['cpu_cores']} cores")
-    return "; ".join(parts) + "."
+    return "; ".join(parts) + ". Load averages are 1/5/15-minute values."
 
 
 def _range(s: dict, scale: float = 1.0, fmt: str = "{:.3f}") -> str:

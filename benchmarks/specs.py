@@ -7,7 +7,7 @@ the variant presets in ``ganzoo.gans`` (DCGAN, SNGAN, WGANGP), untouched.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 
@@ -77,12 +77,14 @@ class Budget:
     fid_count: int  # fakes (and reals) for the FID wall-time measurement
     inception_count: int  # images actually pushed through Inception (extrapolated to fid_count on CPU)
     fast_path_repeats: int = 3
-    extra: dict[str, Any] = field(default_factory=dict)
+    sampling_repeats: int = 7
 
 
 BUDGETS = {
-    ("cpu", "quick"): Budget(warmup=2, measured=8, repeats=3, sample_count=1024, fid_count=10_000, inception_count=32),
-    ("cpu", "full"): Budget(warmup=3, measured=20, repeats=7, sample_count=4096, fid_count=10_000, inception_count=128),
+    ("cpu", "quick"): Budget(warmup=2, measured=8, repeats=3, sample_count=512, fid_count=10_000, inception_count=32,
+                             sampling_repeats=3),
+    ("cpu", "full"): Budget(warmup=3, measured=20, repeats=7, sample_count=1024, fid_count=10_000, inception_count=128,
+                            sampling_repeats=5),
     ("cuda", "quick"): Budget(warmup=30, measured=100, repeats=3, sample_count=10_000, fid_count=10_000,
                               inception_count=10_000),
     ("cuda", "full"): Budget(warmup=50, measured=300, repeats=7, sample_count=50_000, fid_count=10_000,

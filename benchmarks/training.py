@@ -180,7 +180,10 @@ def hand_written_training(generator: nn.Module, discriminator: nn.Module, genera
             if settings.channels_last:
                 real = real.contiguous(memory_format=torch.channels_last)
             batch = real.shape[0]
-            with torch.autocast(device.type, dtype=settings.autocast_dtype, enabled=settings.autocast_dtype is not None):
+            # No cast cache: it would keep bf16 copies of D's weights from before d_opt.step() for the G
+            # step (Lightning's mixed precision turns it off for the same reason).
+            with torch.autocast(device.type, dtype=settings.autocast_dtype, enabled=settings.autocast_dtype is not None,
+                                cache_enabled=False):
                 # Discriminator step
                 with torch.no_grad():
                     fake = generator(torch.randn(batch, generator.latent_dim, generator=seeded(d_steps, 0), device=device))

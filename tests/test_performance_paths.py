@@ -46,11 +46,17 @@ def _states(run):
     return {role: getattr(run, role).state_dict() for role in ("generator", "discriminator", "generator_ema")}
 
 
-@pytest.mark.parametrize("spec", [TINY_DCGAN, TINY_WGAN_GP, TINY_SNGAN], ids=lambda s: s.name)
-def test_hand_written_baseline_does_exactly_ganzoos_work(spec):
+# fp32 (the CPU benchmark) and bf16 autocast + channels_last (the GPU benchmark's settings, run on the CPU).
+SETTINGS = [StepSettings(), StepSettings("bf16-mixed", channels_last=True)]
+CASES = [(spec, SETTINGS[0]) for spec in (TINY_DCGAN, TINY_WGAN_GP, TINY_SNGAN)] + \
+        [(spec, SETTINGS[1]) for spec in (TINY_DCGAN, TINY_WGAN_GP)]
+
+
+@pytest.mark.parametrize("spec, settings", CASES, ids=lambda x: x.name if isinstance(x, ModelSpec) else x.label())
+def test_hand_written_baseline_does_exactly_ganzoos_work(spec, settings):
     images = random_images(spec)
-    ganzoo = run_ganzoo(spec, images, CPU, StepSettings(), warmup=1, measured=2)
-    hand = run_hand_written(spec, images, CPU, StepSettings(), warmup=1, measured=2)
+    ganzoo = run_ganzoo(spec, images, CPU, settings, warmup=1, measured=2)
+    hand = run_hand_written(spec, images, CPU, settings, warmup=1, measured=2)
     ganzoo_states, hand_states = _states(ganzoo), _states(hand)
     for role, state in ganzoo_states.items():
         assert state.keys() == hand_states[role].keys()
@@ -220,5 +226,26 @@ def test_results_of_a_partial_run_are_merged_not_replaced(tmp_path):
     import json
 
     merged = json.loads(path.read_text())
-    assert merged["sections"]["sampling"] == sampling and merged["commands"] == {"sampling": "first"}
+    assert merged["sections"]["sampling"] == sampling and merged["runs"]["sampling"]["command"] == "first"
     assert "| m (G) |" in path.with_suffix(".md").read_text()
+
+
+def test_total_flop_counter_counts_like_torchs_and_survives_a_gradient_penalty():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from benchmarks.hardware import total_flop_counter
+    from ganzoo.nn import build_network
+    from ganzoo.regularizers import gradient_penalty
+
+    torch.manual_seed(0)
+    critic = build_network(**TINY_WGAN_GP.discriminator)
+    real, fake = torch.randn(4, 3, 32, 32), torch.randn(4, 3, 32, 32)
+    stock, ours = FlopCounterMode(display=False), total_flop_counter()
+    for counter in (stock, ours):
+        with counter:
+            critic(real).mean().backward()
+    assert ours.get_total_flops() == stock.get_total_flops() > 0
+    with total_flop_counter() as with_penalty:  # the stock counter raises here (module backward hooks)
+        (critic(real).mean() + gradient_penalty(critic, real, fake)).backward()
+    # The penalty adds a forward, an input-gradient backward and its double backward.
+    assert with_penalty.get_total_flops() > 2 * stock.get_total_flops()

@@ -57,7 +57,7 @@ class GAN(L.LightningModule):
             per-step seed and each process takes its slice, so 1 and N processes with the
             same global batch see the same latents (results are comparable across GPU counts).
         channels_last: keep conv weights and image batches in NHWC memory order, which cuDNN
-            (tensor cores) and oneDNN (CPU) run faster: 10-30% per step on a 2-core CPU, see
+            (tensor cores) and oneDNN (CPU) run faster: up to 25% per step on a 2-core CPU, see
             ``benchmarks/RESULTS.md``. None = on with a GPU or a oneDNN-enabled CPU build. Memory
             order changes results by float rounding only (tests/test_performance_paths.py).
         compile_networks: ``torch.compile`` the generator and the discriminator when fitting.
