@@ -21,7 +21,8 @@ sys.path.insert(0, str(ROOT))
 
 from ganzoo.zoo.cards import render_model_card  # noqa: E402
 from ganzoo.zoo.registry import BUNDLED_DIR, REGISTRY_PATH  # noqa: E402
-from ganzoo.zoo.serialization import load_generator_from_folder, read_config, sha256_of  # noqa: E402
+from ganzoo.zoo import load  # noqa: E402
+from ganzoo.zoo.serialization import read_config, sha256_of  # noqa: E402
 
 METRICS_FILE = ROOT / "model_cards" / "metrics.json"
 NUM_FAKES = 10_000
@@ -84,10 +85,9 @@ def generator_iterations(run_csv: Path) -> int:
     return int(max(values))
 
 
-def measure(name: str, spec: dict) -> list[dict]:
+def measure(name: str, spec: dict, generator) -> list[dict]:
     from ganzoo.metrics import evaluate_generator
 
-    generator = load_generator_from_folder(_folder(name), weights_path=BUNDLED_DIR / f"{name}.safetensors")
     results = evaluate_generator(generator, metrics=("fid", "kid", "is", "pr"), features=spec["features"],
                                  n=NUM_FAKES, seed=0, device="cpu")
     for result in results:
@@ -95,20 +95,9 @@ def measure(name: str, spec: dict) -> list[dict]:
     return [result.to_dict() for result in results]
 
 
-def _folder(name: str) -> Path:
-    import shutil
-    import tempfile
-
-    folder = Path(tempfile.mkdtemp()) / name
-    folder.mkdir()
-    shutil.copy(BUNDLED_DIR / f"{name}.json", folder / "config.json")
-    return folder
-
-
-def sample_grid(name: str, path: Path) -> None:
+def sample_grid(generator, path: Path) -> None:
     from torchvision.utils import save_image
 
-    generator = load_generator_from_folder(_folder(name), weights_path=BUNDLED_DIR / f"{name}.safetensors")
     save_image(generator.sample(64, seed=0), path, nrow=8, normalize=True, value_range=(-1, 1))
 
 
@@ -120,15 +109,15 @@ def main() -> None:
     measured = json.loads(METRICS_FILE.read_text()) if METRICS_FILE.exists() else {}
     registry = {}
     for name, spec in MODELS.items():
+        generator = load(name)  # the bundled file, sha256-checked against the registry
         if args.no_metrics:
             measured.setdefault(name, [])
         elif not args.reuse or name not in measured:
-            measured[name] = measure(name, spec)
+            measured[name] = measure(name, spec, generator)
             METRICS_FILE.write_text(json.dumps(measured, indent=2) + "\n")
         config = read_config(BUNDLED_DIR / f"{name}.json")
-        generator = load_generator_from_folder(_folder(name), weights_path=BUNDLED_DIR / f"{name}.safetensors")
         iterations = generator_iterations(Path(spec["run"]))
-        sample_grid(name, ROOT / "model_cards" / spec["sample_grid"])
+        sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
         entry = {
             "variant": spec["variant"], "dataset": spec["dataset"], "description": spec["description"],
             "sha256": sha256_of(BUNDLED_DIR / f"{name}.safetensors"), "bundled": True, "kind": config["kind"],

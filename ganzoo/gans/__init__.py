@@ -21,6 +21,14 @@ VARIANTS = {
 }
 
 
+def variant_name(cls: type) -> str:
+    """The registry name of a variant class (inverse of ``get_variant``)."""
+    for name, variant in VARIANTS.items():
+        if variant is cls:
+            return name
+    raise ValueError(f"{cls.__name__} is not a registered ganzoo variant (ganzoo.gans.VARIANTS)")
+
+
 def get_variant(name: str) -> type[GAN]:
     if name not in VARIANTS:
         import difflib
@@ -31,4 +39,4 @@ def get_variant(name: str) -> type[GAN]:
     return VARIANTS[name]
 
 
-__all__ = ["GAN", "DCGAN", "ProGAN", "RaSGAN", "SNGAN", "VanillaGAN", "WGAN", "WGANGP", "VARIANTS", "get_variant"]
+__all__ = ["GAN", "DCGAN", "ProGAN", "RaSGAN", "SNGAN", "VanillaGAN", "WGAN", "WGANGP", "VARIANTS", "get_variant", "variant_name"]

@@ -305,9 +305,9 @@ class GAN(L.LightningModule):
     # ------------------------------------------------------------------ saving
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lets `ganzoo publish` rebuild the right variant from a checkpoint alone.
-        from ganzoo.gans import VARIANTS
+        from ganzoo.gans import VARIANTS, variant_name
 
-        variant = next((name for name, cls in VARIANTS.items() if cls is type(self)), None)
+        variant = variant_name(type(self)) if type(self) in VARIANTS.values() else None  # user subclasses: None
         checkpoint["ganzoo"] = {"variant": variant, "generator_iterations": self.generator_iterations}
 
     def save_pretrained(self, folder: str | Path, dtype: str = "float32") -> Path:

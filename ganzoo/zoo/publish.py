@@ -64,9 +64,9 @@ def publish(folder: str | Path, repo_id: str, *, private: bool = False, token: O
 
 
 def _card_info(gan, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    from ganzoo.gans import VARIANTS
+    from ganzoo.gans import variant_name
 
-    variant = next((k for k, cls in VARIANTS.items() if cls is type(gan)), type(gan).__name__.lower())
+    variant = variant_name(type(gan))
     info = {
         "name": name,
         "variant": variant,

@@ -67,11 +67,9 @@ def save_generator(generator: Generator, folder: str | Path, *, dtype: str = "fl
 def save_gan(gan, folder: str | Path, *, dtype: str = "float32", extra_config: dict[str, Any] | None = None,
              card: str | None = None) -> Path:
     """Write a full GAN (G, EMA G, D and hyper-parameters) for fine-tuning."""
-    from ganzoo.gans import VARIANTS
+    from ganzoo.gans import variant_name
 
-    variant = next((name for name, cls in VARIANTS.items() if cls is type(gan)), None)
-    if variant is None:
-        variant = _variant_name(type(gan))
+    variant = variant_name(type(gan))
     state = {**_prefixed(gan.generator, "generator."), **_prefixed(gan.discriminator, "discriminator.")}
     if gan.generator_ema is not None:
         state.update(_prefixed(gan.generator_ema.module, "generator_ema."))
@@ -253,10 +251,6 @@ def _build(spec: Any, kind: type, source: str):
     if not isinstance(network, kind):
         raise WeightsError(f"{source}: {spec['name']} is not a {kind.__name__}")
     return network
-
-
-def _variant_name(cls: type) -> str:
-    raise ValueError(f"{cls.__name__} is not a registered ganzoo variant (ganzoo.gans.VARIANTS)")
 
 
 def _json_clean(value: Any) -> Any:
