@@ -135,6 +135,7 @@ def test_config_records_every_constructor_argument():
     D = MLPDiscriminator(hidden_dim=16, spectral_norm=True)
     assert D.config["kwargs"] == {
         "in_dim": 2, "hidden_dim": 16, "n_layers": 3, "activation": "leaky_relu", "spectral_norm": True,
+        "image_shape": None,
     }  # fmt: skip
 
 
