@@ -35,6 +35,7 @@ class FineTuneFrom(L.Callback):
 
         pretrained = load_gan(self.model)
         _check_same_architecture(pretrained, pl_module, self.model)
+        pl_module.continue_stage_of(pretrained)  # ProGAN: stay grown; others: nothing
         load_state_strictly(pl_module.generator, pretrained.generator.state_dict(), f"{self.model} [generator]")
         load_state_strictly(pl_module.discriminator, pretrained.discriminator.state_dict(),
                             f"{self.model} [discriminator]")

@@ -120,8 +120,11 @@ def gradient_penalty(
         alpha = _interpolation_alpha(alpha, real, dtype)
         real, fake = real.detach().to(dtype), fake.detach().to(dtype)
         interpolated = alpha * real + (1.0 - alpha) * fake
-        gradients = _input_gradients(discriminator, interpolated)
-        norms = gradients.flatten(start_dim=1).norm(2, dim=1)
+        gradients = _input_gradients(discriminator, interpolated).flatten(start_dim=1)
+        if center == 0:
+            # ||g||^2 directly: the norm's derivative g/||g|| is 0/0 = NaN where g = 0.
+            return gradients.pow(2).sum(dim=1).mean()
+        norms = gradients.norm(2, dim=1)
         return (norms - center).pow(2).mean()
 
 
@@ -210,12 +213,14 @@ class InstanceNoise:
             progress = 0.5 * (1.0 - math.cos(math.pi * progress))
         return self.sigma_start + (self.sigma_end - self.sigma_start) * progress
 
-    def __call__(self, x: Tensor, step: int) -> Tensor:
-        """``x`` plus fresh Gaussian noise of std ``sigma(step)``; ``x`` itself when sigma is 0."""
+    def __call__(self, x: Tensor, step: int, generator: torch.Generator | None = None) -> Tensor:
+        """``x`` plus fresh Gaussian noise of std ``sigma(step)``; ``x`` itself when sigma is 0.
+        ``generator`` makes the noise reproducible (the GAN loop passes its per-step stream)."""
         sigma = self.sigma(step)
         if sigma == 0.0:
             return x
-        return x + sigma * torch.randn_like(x)
+        noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
+        return x + sigma * noise
 
     def __repr__(self) -> str:
         return (

@@ -416,3 +416,32 @@ def test_two_process_ddp_matches_single_process(tmp_path):
     assert single.images_shown == double.images_shown == 64 and single.stage == Stage(1, 1.0, 2)
     for name, tensor in single.state_dict().items():
         torch.testing.assert_close(double.state_dict()[name], tensor, rtol=1e-5, atol=1e-5, msg=name)
+
+
+# ------------------------------------------------------------------------------------------ fine-tuning
+
+
+def test_export_keeps_the_stage_and_fine_tuning_continues_from_it(tmp_path):
+    from ganzoo.finetune import FineTuneFrom
+
+    model = tiny_progan(resolution=8, fade_in_images=16, stabilize_images=8, max_generator_iterations=3)
+    trainer(tmp_path / "pretrain").fit(model, DataLoader(TensorDataset(torch.rand(16, 3, 8, 8)), batch_size=8))
+    per_iteration = model.hparams.n_critic * 8
+    assert model.images_shown == 3 * per_iteration and model.stage.level == 1
+    model.save_pretrained(tmp_path / "gan")
+    rebuilt = get_variant("progan").from_pretrained(tmp_path / "gan")
+    assert rebuilt.images_shown == model.images_shown and rebuilt.stage == model.stage
+    assert (rebuilt.generator.level, rebuilt.generator.alpha) == (model.stage.level, model.stage.alpha)
+
+    # A fine-tune of the grown model starts at its stage (8x8), not again at 4x4; its own
+    # iteration count starts at zero.
+    fresh = tiny_progan(resolution=8, fade_in_images=16, stabilize_images=8, max_generator_iterations=1)
+    assert fresh.stage == Stage(0, 1.0, 0)
+    recorder = StageRecorder()
+    trainer(tmp_path / "finetune", callbacks=[FineTuneFrom(str(tmp_path / "gan")), recorder]).fit(
+        fresh, DataLoader(TensorDataset(torch.rand(16, 3, 8, 8)), batch_size=8)
+    )
+    first = recorder.rows[0]
+    assert first["shown_before"] == model.images_shown
+    assert first["d_stage"] == first["ema_stage"] == (model.stage.level, model.stage.alpha)
+    assert fresh.generator_iterations == 1 and fresh.images_shown == model.images_shown + per_iteration

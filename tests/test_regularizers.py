@@ -257,3 +257,25 @@ def test_instance_noise_validates_arguments():
         InstanceNoise(0.1, schedule="linaer")
     with pytest.raises(ValueError, match="step"):
         InstanceNoise(0.1).sigma(-1)
+
+
+def test_zero_centred_gradient_penalty_has_finite_gradient_at_zero_input_gradient():
+    # D(x) = <w, x>: grad_x D = w, so the zero-centred penalty is ||w||^2 with derivative 2w.
+    # At w = 0 the norm's derivative w/||w|| is 0/0; the penalty must still give 2w = 0, not NaN.
+    for w0 in (torch.zeros(5, dtype=torch.float64), torch.arange(5, dtype=torch.float64)):
+        w = w0.clone().requires_grad_(True)
+        real, fake, _ = batches((4, 5))
+        penalty = gradient_penalty(lambda x: x @ w, real, fake, center=0.0)
+        penalty.backward()
+        assert penalty.item() == pytest.approx(w0.pow(2).sum().item())
+        assert torch.allclose(w.grad, 2 * w0)
+
+
+def test_instance_noise_follows_the_given_generator():
+    noise = InstanceNoise(0.5, schedule="constant")
+    x = torch.zeros(64)
+    first = noise(x, 0, generator=torch.Generator().manual_seed(3))
+    torch.manual_seed(123)  # the global stream must not matter
+    again = noise(x, 0, generator=torch.Generator().manual_seed(3))
+    assert torch.equal(first, again)
+    assert not torch.equal(first, noise(x, 0, generator=torch.Generator().manual_seed(4)))

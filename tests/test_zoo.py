@@ -187,3 +187,23 @@ def test_bundled_weights_fit_size_budget():
 
     total = sum(p.stat().st_size for p in BUNDLED_DIR.glob("*")) if BUNDLED_DIR.exists() else 0
     assert total < 60 * 2**20
+
+
+@pytest.mark.parametrize("bad_name", ["../escape", "a/b", "..", ".hidden", "Upper", "a\\b", ""])
+def test_registry_refuses_names_that_are_not_plain_file_names(bad_name):
+    # Registry names become file names under the bundled-weights folder.
+    with pytest.raises(ValueError, match="invalid registry model name"):
+        registry_module.ModelEntry(name=bad_name, variant="dcgan", dataset="-", description="-", sha256="0" * 64)
+
+
+def test_registry_json_with_a_traversal_name_is_refused(tmp_path, monkeypatch):
+    registry_file = tmp_path / "registry.json"
+    registry_file.write_text(json.dumps({"../../etc/x": {"variant": "dcgan", "dataset": "-", "description": "-",
+                                                         "sha256": "0" * 64}}))
+    monkeypatch.setattr(registry_module, "REGISTRY_PATH", registry_file)
+    registry_module.registry.cache_clear()
+    try:
+        with pytest.raises(ValueError, match="invalid registry model name"):
+            registry_module.registry()
+    finally:
+        registry_module.registry.cache_clear()

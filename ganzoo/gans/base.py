@@ -147,6 +147,20 @@ class GAN(L.LightningModule):
     def discriminator_steps(self) -> int:
         return self._discriminator_steps
 
+    def training_progress(self) -> dict[str, int]:
+        """How far training got, as plain counters: written into exports (``save_pretrained``)."""
+        return {"generator_iterations": self.generator_iterations}
+
+    def restore_training_progress(self, progress: dict[str, Any]) -> None:
+        """Inverse of ``training_progress`` (keys it does not know are ignored)."""
+        self.generator_iterations_t.fill_(int(progress.get("generator_iterations", 0)))
+        self._refresh_counters()
+
+    def continue_stage_of(self, pretrained: "GAN") -> None:
+        """Fine-tuning hook: variants whose networks change during training (ProGAN) take the
+        pretrained model's stage here. The iteration counters are not copied: a fine-tune is
+        a new run that counts from zero."""
+
     def _refresh_counters(self) -> None:
         """After weights are loaded (resume, from_pretrained) the buffers are the truth."""
         self._generator_iterations = int(self.generator_iterations_t)
@@ -198,8 +212,8 @@ class GAN(L.LightningModule):
         with self.training_only(d_opt):
             with torch.no_grad():
                 fake = self.generate(self._latents(real.shape[0], stream=0))
-            d_real = self.discriminator(self._noisy(real))
-            d_fake = self.discriminator(self._noisy(fake))
+            d_real = self.discriminator(self._noisy(real, stream=3))
+            d_fake = self.discriminator(self._noisy(fake, stream=4))
             adversarial = self.loss.discriminator(d_real, d_fake)
             total = adversarial
             # Per-sample scores; averaged only in the batches that are logged (_maybe_log_scalars).
@@ -236,8 +250,8 @@ class GAN(L.LightningModule):
         """One G update. Relativistic losses also need D's scores on the real batch."""
         with self.training_only(g_opt):
             fake = self.generate(self._latents(real.shape[0], stream=2))
-            d_fake = self.discriminator(self._noisy(fake))
-            d_real = self.discriminator(self._noisy(real)) if self.loss.relativistic else None
+            d_fake = self.discriminator(self._noisy(fake, stream=5))
+            d_real = self.discriminator(self._noisy(real, stream=6)) if self.loss.relativistic else None
             g_loss = self.loss.generator(d_real, d_fake)
             self.check_finite(g_loss, "generator loss")
             g_opt.zero_grad(set_to_none=True)
@@ -375,10 +389,18 @@ class GAN(L.LightningModule):
             return 1, 0
         return trainer.world_size, trainer.global_rank
 
-    def _noisy(self, x: Tensor) -> Tensor:
+    def _noisy(self, x: Tensor, stream: int) -> Tensor:
+        """``x`` plus instance noise drawn from the per-step stream (global batch, this rank's slice),
+        so noisy runs stay reproducible across resumes and world sizes."""
         if self.instance_noise is None:
             return x
-        return self.instance_noise(x, self.generator_iterations)
+        sigma = self.instance_noise.sigma(self.generator_iterations)
+        if sigma == 0.0:
+            return x
+        world, rank = self._world_and_rank()
+        local = x.shape[0]
+        noise = torch.randn((local * world, *x.shape[1:]), generator=self._step_rng(stream), device=x.device)
+        return x + sigma * noise[rank * local : (rank + 1) * local].to(x.dtype)
 
     def _maybe_log_scalars(self, d_logs: dict[str, Tensor]) -> None:
         # self.log costs about a millisecond per call: call it only in the batches whose values

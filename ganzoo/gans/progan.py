@@ -243,6 +243,24 @@ class ProGAN(GAN):
         self._apply_stage(self.stage)
         return result
 
+    def training_progress(self) -> dict[str, int]:
+        return {**super().training_progress(), "images_shown": self.images_shown}
+
+    def restore_training_progress(self, progress: dict[str, Any]) -> None:
+        super().restore_training_progress(progress)
+        self.images_shown_t.fill_(int(progress.get("images_shown", 0)))
+        self._apply_stage(self.stage)
+
+    def continue_stage_of(self, pretrained: GAN) -> None:
+        # Without this a fine-tune from a grown model would start again at 4x4, retraining the
+        # low-resolution layers and fading the learned ones back in. ``max_images_shown`` of
+        # the fine-tune therefore counts on from the pretrained run's total.
+        shown = getattr(pretrained, "images_shown", None)
+        if shown is None:
+            raise ValueError(f"cannot continue a ProGAN from a {type(pretrained).__name__}: it has no growth stage")
+        self.images_shown_t.fill_(int(shown))
+        self._apply_stage(self.stage)
+
     # ------------------------------------------------------------------ hooks of the base loop
     def prepare_real(self, real: Tensor) -> Tensor:
         stage = self.stage

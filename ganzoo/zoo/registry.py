@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +17,8 @@ from typing import Any, Optional
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
 BUNDLED_DIR = Path(__file__).with_name("weights")
+# Names become file names under BUNDLED_DIR: no separators, no "..", nothing hidden.
+MODEL_NAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_.-]{0,99}$")
 
 
 @dataclass(frozen=True)
@@ -37,6 +40,13 @@ class ModelEntry:
     paper: list[dict[str, Any]] = field(default_factory=list)
     license: str = "Apache-2.0"
     sample_grid: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if not MODEL_NAME_PATTERN.match(self.name) or ".." in self.name:
+            raise ValueError(
+                f"invalid registry model name {self.name!r}: use lower-case letters, digits, '-', '_' and '.' "
+                "(no path separators, no '..'); it names the bundled weights file"
+            )
 
     @property
     def bundled_weights(self) -> Path:

@@ -80,7 +80,7 @@ def save_gan(gan, folder: str | Path, *, dtype: str = "float32", extra_config: d
         "generator": gan.generator.config,
         "discriminator": gan.discriminator.config,
         "hparams": _json_clean(hparams),
-        "generator_iterations": gan.generator_iterations,
+        **gan.training_progress(),  # generator_iterations (and ProGAN's images_shown)
         **(extra_config or {}),
     }
     return _write_folder(folder, state, config, dtype, card)
@@ -204,8 +204,7 @@ def load_gan_from_folder(folder: str | Path, *, sha256: str | None = None, weigh
         source = split["generator_ema"] or split["generator"]
         load_state_strictly(gan.generator_ema.module, source, f"{weights_path} [generator_ema]")
         gan.generator_ema.n_averaged.fill_(1)
-    gan.generator_iterations_t.fill_(int(config.get("generator_iterations", 0)))
-    gan._refresh_counters()
+    gan.restore_training_progress(config)
     return gan
 
 
