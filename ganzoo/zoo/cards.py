@@ -83,8 +83,11 @@ def _metrics_table(metrics: list[dict[str, Any]]) -> str:
     for metric in metrics:
         p = metric.get("protocol", {})
         reference = f"{p.get('reference_dataset', '?')} {p.get('reference_split', '?')} ({p.get('reference_count', '?')})"
+        if p.get("reference_variant") == "jpeg":  # never let it pass for the original CIFAR-10 pixels
+            reference += ", JPEG re-encoding"
+        value = f"{metric['value']:.3f}" + (f" +- {metric['std']:.3f}" if metric.get("std") is not None else "")
         rows.append(
-            f"| {metric['name'].upper()} | {metric['value']:.3f} | {p.get('features', '?')} | {reference} "
+            f"| {metric['name'].upper()} | {value} | {p.get('features', '?')} | {reference} "
             f"| {p.get('num_fakes', '?')} | {p.get('seed', '?')} |"
         )
     return "\n".join(rows)
