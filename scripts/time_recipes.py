@@ -2,7 +2,7 @@
 """Project how long each Fashion-MNIST recipe takes to train on this machine.
 
     python scripts/time_recipes.py                       # every recipes/*_fashion_mnist.yaml but ProGAN
-    python scripts/time_recipes.py --recipes recipes/dcgan_fashion_mnist.yaml --short 10 --long 60
+    python scripts/time_recipes.py --recipes recipes/dcgan_fashion_mnist.yaml --short 20 --long 120
 
 Each recipe is run twice through ``ganzoo fit`` (the real CLI, in a subprocess, logger and
 sample grids off, checkpoints into a temporary folder): once for ``--short`` and once for
@@ -62,8 +62,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     default = sorted(p for p in (ROOT / "recipes").glob("*_fashion_mnist.yaml") if not p.name.startswith("progan"))
     parser.add_argument("--recipes", nargs="+", type=Path, default=default)
-    parser.add_argument("--short", type=int, default=10, help="generator iterations of the short run")
-    parser.add_argument("--long", type=int, default=60, help="generator iterations of the long run")
+    parser.add_argument("--short", type=int, default=20, help="generator iterations of the short run")
+    parser.add_argument("--long", type=int, default=320, help="generator iterations of the long run")
     parser.add_argument("--threads", type=int, default=None, help="OMP_NUM_THREADS for the runs")
     parser.add_argument("--out", type=Path, default=None, help="also write the numbers here (JSON)")
     args = parser.parse_args()
