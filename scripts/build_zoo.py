@@ -116,7 +116,8 @@ def main() -> None:
             measured[name] = measure(name, spec, generator)
             METRICS_FILE.write_text(json.dumps(measured, indent=2) + "\n")
         config = read_config(BUNDLED_DIR / f"{name}.json")
-        iterations = generator_iterations(Path(spec["run"]))
+        # The exported weights' own count (a run may log a few iterations past its last checkpoint).
+        iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
         sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
         entry = {
             "variant": spec["variant"], "dataset": spec["dataset"], "description": spec["description"],
