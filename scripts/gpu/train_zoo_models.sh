@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# How the bundled checkpoints and the CIFAR-10 feature classifier were trained: one GPU,
-# three jobs side by side. Run from the repository root with the data in .gpu/data/:
+# How sngan-cifar10 and the CIFAR-10 feature classifier were trained: one GPU, three jobs side
+# by side. (Its dcgan-fashion-mnist job made the first bundled DCGAN; the one bundled now was
+# trained on the 2-core CPU with the recipe as committed, see model_cards/dcgan-fashion-mnist.md.) Run from the repository root with the data in .gpu/data/:
 #   .gpu/data/fashion-mnist/*.gz      (the Debian package's files)
 #   .gpu/data/cifar10-jpeg.tar.gz     (the JPEG re-encoding of CIFAR-10, see ../shared/data)
 # and, where jsonargparse is missing, its wheels in .whl/. Results go to $OUT.
