@@ -63,8 +63,8 @@ def measure_sampling(name_or_path: str, device: torch.device, count: int, repeat
     def raw_forward() -> list:
         chunks = []
         for start in range(0, count, SAMPLE_BATCH):
-            size_ = min(SAMPLE_BATCH, count - start)
-            chunks.append(raw(torch.randn(size_, raw.latent_dim, device=device)))
+            chunk = min(SAMPLE_BATCH, count - start)
+            chunks.append(raw(torch.randn(chunk, raw.latent_dim, device=device)))
         return chunks
 
     def ganzoo_sample() -> torch.Tensor:

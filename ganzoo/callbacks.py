@@ -37,14 +37,11 @@ class GeneratorIterationCheckpoint(ModelCheckpoint):
         super().setup(trainer, pl_module, stage)
         steps_per_iteration = pl_module.hparams.get("n_critic", 1) + 1
         self._every_n_train_steps = self.every_n_generator_iterations * steps_per_iteration
-
-    def on_train_batch_end(self, *args: Any, **kwargs: Any) -> None:
         # Under manual optimization Lightning warns (a screenful, on every run) that the checkpoint
         # holds the state AFTER the optimizer step. That is exactly what a checkpoint "after
-        # generator iteration N" should hold, so the warning only confuses.
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
-            super().on_train_batch_end(*args, **kwargs)
+        # generator iteration N" should hold, so the warning only confuses. One filter, installed
+        # once: a catch_warnings around every batch would reset Python's once-only warning registry.
+        warnings.filterwarnings("ignore", message="Using ModelCheckpoint with manual optimization")
 
 
 def wandb_has_credentials() -> bool:

@@ -359,16 +359,17 @@ class GAN(L.LightningModule):
 
     # ------------------------------------------------------------------ internals
     def _latents(self, local_batch: int, stream: int) -> Tensor:
-        """Latents for this process's share of the global batch, identical across world sizes."""
-        world, rank = self._world_and_rank()
-        rng = self._step_rng(stream)
-        z = torch.randn(local_batch * world, self.generator.latent_dim, generator=rng, device=self.device)
-        return z[rank * local_batch : (rank + 1) * local_batch]
+        return self._draw_for_global_batch(torch.randn, local_batch, (self.generator.latent_dim,), stream)
 
     def _uniform(self, local_batch: int, stream: int) -> Tensor:
+        return self._draw_for_global_batch(torch.rand, local_batch, (), stream)
+
+    def _draw_for_global_batch(self, draw, local_batch: int, sample_shape: tuple, stream: int) -> Tensor:
+        """This process's rows of one draw for the GLOBAL batch from the per-step stream: every
+        process makes the same draw, so 1 and N processes train the same model."""
         world, rank = self._world_and_rank()
-        u = torch.rand(local_batch * world, generator=self._step_rng(stream), device=self.device)
-        return u[rank * local_batch : (rank + 1) * local_batch]
+        values = draw((local_batch * world, *sample_shape), generator=self._step_rng(stream), device=self.device)
+        return values[rank * local_batch : (rank + 1) * local_batch]
 
     def _step_rng(self, stream: int) -> torch.Generator:
         """A generator seeded from (seed, step, stream): runs stay reproducible after resume too.
@@ -390,17 +391,14 @@ class GAN(L.LightningModule):
         return trainer.world_size, trainer.global_rank
 
     def _noisy(self, x: Tensor, stream: int) -> Tensor:
-        """``x`` plus instance noise drawn from the per-step stream (global batch, this rank's slice),
-        so noisy runs stay reproducible across resumes and world sizes."""
+        """``x`` plus instance noise from the per-step stream: reproducible across resumes and world sizes."""
         if self.instance_noise is None:
             return x
         sigma = self.instance_noise.sigma(self.generator_iterations)
         if sigma == 0.0:
             return x
-        world, rank = self._world_and_rank()
-        local = x.shape[0]
-        noise = torch.randn((local * world, *x.shape[1:]), generator=self._step_rng(stream), device=x.device)
-        return x + sigma * noise[rank * local : (rank + 1) * local].to(x.dtype)
+        noise = self._draw_for_global_batch(torch.randn, x.shape[0], tuple(x.shape[1:]), stream)
+        return x + sigma * noise.to(x.dtype)
 
     def _maybe_log_scalars(self, d_logs: dict[str, Tensor]) -> None:
         # self.log costs about a millisecond per call: call it only in the batches whose values

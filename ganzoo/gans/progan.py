@@ -248,8 +248,7 @@ class ProGAN(GAN):
 
     def restore_training_progress(self, progress: dict[str, Any]) -> None:
         super().restore_training_progress(progress)
-        self.images_shown_t.fill_(int(progress.get("images_shown", 0)))
-        self._apply_stage(self.stage)
+        self._jump_to(int(progress.get("images_shown", 0)))
 
     def continue_stage_of(self, pretrained: GAN) -> None:
         # Without this a fine-tune from a grown model would start again at 4x4, retraining the
@@ -258,7 +257,10 @@ class ProGAN(GAN):
         shown = getattr(pretrained, "images_shown", None)
         if shown is None:
             raise ValueError(f"cannot continue a ProGAN from a {type(pretrained).__name__}: it has no growth stage")
-        self.images_shown_t.fill_(int(shown))
+        self._jump_to(int(shown))
+
+    def _jump_to(self, images_shown: int) -> None:
+        self.images_shown_t.fill_(images_shown)
         self._apply_stage(self.stage)
 
     # ------------------------------------------------------------------ hooks of the base loop
