@@ -106,14 +106,22 @@ def _check_label(value: float, name: str) -> None:
 
 
 def _bce_targets(
-    like: Tensor, label: float, flipped_label: float, label_noise: float, rng: torch.Generator | None
+    like: Tensor, label: float, flipped_label: float, label_noise: float, rng: torch.Generator | None,
+    uniforms: Tensor | None = None,
 ) -> Tensor:
     """Targets for a BCE term: ``label`` everywhere, swapped for ``flipped_label`` with
     probability ``label_noise`` per sample ("noisy labels", Salimans et al. 2016 /
-    Arjovsky & Bottou 2017 discuss why a little noise keeps D from becoming perfect)."""
+    Arjovsky & Bottou 2017 discuss why a little noise keeps D from becoming perfect).
+    A sample flips when its uniform draw is below ``label_noise``: ``uniforms`` when given
+    (one per sample), else fresh draws from ``rng``."""
     targets = torch.full_like(like, label)
     if label_noise > 0:
-        flip = torch.rand(like.shape, generator=rng, device=rng.device if rng is not None else like.device)
+        if uniforms is not None:
+            if uniforms.numel() != like.numel():
+                raise ValueError(f"label_uniforms need one value per score: {uniforms.numel()} for {like.numel()}")
+            flip = uniforms.reshape(like.shape)
+        else:
+            flip = torch.rand(like.shape, generator=rng, device=rng.device if rng is not None else like.device)
         targets = torch.where(flip.to(like.device) < label_noise, torch.full_like(like, flipped_label), targets)
     return targets
 
@@ -136,6 +144,7 @@ def minimax_d_loss(
     fake_label: float = 0.0,
     label_noise: float = 0.0,
     rng: torch.Generator | None = None,
+    label_uniforms: tuple[Tensor, Tensor] | None = None,
 ) -> Tensor:
     """Discriminator loss of the original GAN (Goodfellow et al. 2014): binary cross-entropy.
 
@@ -144,12 +153,15 @@ def minimax_d_loss(
 
     ``real_label < 1`` is one-sided label smoothing (Salimans et al. 2016: smooth only
     the real side, smoothing the fake side moves D's optimum towards the fakes).
-    ``label_noise = p`` flips each real/fake label with probability p (draws from ``rng``).
+    ``label_noise = p`` flips each real/fake label with probability p: a label flips where its
+    uniform draw is below p, the draws being ``label_uniforms = (real, fake)`` when given (the
+    training loop passes its per-step, world-size-independent draws) or else fresh from ``rng``.
     """
     d_real, d_fake = _scores(d_real, "d_real"), _scores(d_fake, "d_fake")
     _check_bce_options(real_label, fake_label, label_noise)
-    real_targets = _bce_targets(d_real, real_label, fake_label, label_noise, rng)
-    fake_targets = _bce_targets(d_fake, fake_label, real_label, label_noise, rng)
+    real_uniforms, fake_uniforms = label_uniforms if label_uniforms is not None else (None, None)
+    real_targets = _bce_targets(d_real, real_label, fake_label, label_noise, rng, real_uniforms)
+    fake_targets = _bce_targets(d_fake, fake_label, real_label, label_noise, rng, fake_uniforms)
     return _bce(d_real, real_targets) + _bce(d_fake, fake_targets)
 
 

@@ -7,12 +7,14 @@ datamodule and Trainer can be overridden from the command line. Training length 
 """
 from __future__ import annotations
 
+import csv
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.loggers import CSVLogger
 
 from ganzoo.gans.base import GAN
 from ganzoo.reliability import DivergenceGuard, RNGStateCheckpoint
@@ -45,18 +47,52 @@ class GanzooCLI(LightningCLI):
         # --model.init_args.max_generator_iterations must win.
         return
 
+    def before_instantiate_classes(self) -> None:
+        """``--ckpt_path last`` with a configured logger: find the newest ``last.ckpt`` of this
+        recipe's runs and continue in ITS run folder (same ``version_N``: one folder per run)."""
+        self._resume_folder = None
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        logger = config.get("trainer", {}).get("logger") if config.get("ckpt_path") == "last" else None
+        init_args = getattr(logger, "init_args", None)
+        if init_args is None or "save_dir" not in init_args or "version" not in init_args:
+            return  # no logger settings to read: before_fit looks under the instantiated logger
+        root = Path(init_args.save_dir) / (init_args.get("name") or "")
+        checkpoint = _newest_last_checkpoint(root)
+        config["ckpt_path"] = str(checkpoint)
+        run_folder = checkpoint.parent.parent
+        if run_folder.parent == root and run_folder.name.startswith("version_") and init_args.version is None:
+            suffix = run_folder.name[len("version_"):]
+            init_args.version = int(suffix) if suffix.isdigit() else run_folder.name
+            self._resume_folder = run_folder
+        print(f"resuming from {checkpoint}")
+
     def before_fit(self) -> None:
-        """``--ckpt_path last``: the newest ``last.ckpt`` of this recipe's runs (any version)."""
         config = self.config_init[self.subcommand]
-        if config.get("ckpt_path") != "last":
-            return
-        logger = self.trainer.logger
-        root = Path(logger.save_dir) / logger.name if logger is not None else Path(self.trainer.default_root_dir)
-        candidates = sorted(root.rglob("last.ckpt"), key=lambda path: path.stat().st_mtime)
-        if not candidates:
-            raise FileNotFoundError(f"--ckpt_path last: no last.ckpt under {root}; nothing to resume")
-        config["ckpt_path"] = str(candidates[-1])
-        print(f"resuming from {candidates[-1]}")
+        if config.get("ckpt_path") == "last":  # no logger settings in the config: the Trainer's logger
+            logger = self.trainer.logger
+            root = Path(logger.save_dir) / logger.name if logger is not None else Path(self.trainer.default_root_dir)
+            config["ckpt_path"] = str(_newest_last_checkpoint(root))
+            print(f"resuming from {config['ckpt_path']}")
+        if getattr(self, "_resume_folder", None) is not None:
+            _keep_metrics_log(self.trainer.logger, self._resume_folder / "metrics.csv")
+
+
+def _newest_last_checkpoint(root: Path) -> Path:
+    candidates = sorted(root.rglob("last.ckpt"), key=lambda path: path.stat().st_mtime)
+    if not candidates:
+        raise FileNotFoundError(f"--ckpt_path last: no last.ckpt under {root}; nothing to resume")
+    return candidates[-1]
+
+
+def _keep_metrics_log(logger, metrics_csv: Path) -> None:
+    """Lightning's CSV writer deletes an existing metrics.csv when it opens its folder; a resumed run
+    writes into the same folder, so carry the earlier rows over (they are written at its next save)."""
+    if not metrics_csv.is_file() or not isinstance(logger, CSVLogger):
+        return
+    with open(metrics_csv, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    writer = logger.experiment  # creates the writer (and deletes the file): the rows are in memory
+    writer.metrics[:0] = [{key: value for key, value in row.items() if value != ""} for row in rows]
 
 
 def run_lightning_cli(argv: Sequence[str]) -> GanzooCLI:

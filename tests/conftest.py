@@ -1,5 +1,9 @@
 """Shared test settings: offline, quiet, CPU, and no environment leaks between tests."""
+import gzip
 import os
+from pathlib import Path
+
+import numpy as np
 
 import pytest
 import torch
@@ -35,3 +39,26 @@ def tiny_trainer_kwargs(tmp_path):
         enable_model_summary=False,
         default_root_dir=str(tmp_path),
     )
+
+
+def write_idx(folder: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
+    """Write an idx3 image file and idx1 label file, gzip-compressed, as the original release does."""
+    folder.mkdir(parents=True, exist_ok=True)
+    n, h, w = images.shape
+    header = (2051).to_bytes(4, "big") + n.to_bytes(4, "big") + h.to_bytes(4, "big") + w.to_bytes(4, "big")
+    with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
+        f.write(header + images.astype(np.uint8).tobytes())
+    with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
+        f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labels.astype(np.uint8).tobytes())
+
+
+@pytest.fixture
+def small_fashion_mnist_root(tmp_path) -> Path:
+    """A data root holding a 64-image stand-in for Fashion-MNIST (``ROOT/FashionMNIST/raw/*.gz``):
+    tests that train through a Fashion-MNIST recipe run without the real data set installed."""
+    rng = np.random.default_rng(0)
+    root = tmp_path / "small-fashion-mnist"
+    raw = root / "FashionMNIST" / "raw"
+    write_idx(raw, "train", rng.integers(0, 256, size=(64, 28, 28)), rng.integers(0, 10, size=64))
+    write_idx(raw, "t10k", rng.integers(0, 256, size=(16, 28, 28)), rng.integers(0, 10, size=16))
+    return root

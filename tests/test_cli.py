@@ -34,11 +34,13 @@ def test_every_recipe_parses(recipe, capsys):
 
 
 @pytest.mark.parametrize("recipe", TOY_RECIPES, ids=lambda p: p.stem)
-def test_toy_recipe_trains_to_completion(recipe, tmp_path, monkeypatch):
+def test_toy_recipe_trains_to_completion(recipe, tmp_path, monkeypatch, small_fashion_mnist_root):
     monkeypatch.chdir(tmp_path)  # recipes log under ./runs
-    args = ["fit", "--config", str(recipe), "--model.init_args.max_generator_iterations", "6",
-            "--data.init_args.n_samples", "2048"] if "progan" not in recipe.stem else \
-           ["fit", "--config", str(recipe), "--model.init_args.max_generator_iterations", "6"]
+    args = ["fit", "--config", str(recipe), "--model.init_args.max_generator_iterations", "6"]
+    if "progan" in recipe.stem:  # a Fashion-MNIST recipe: a small stand-in, so no data set need be installed
+        args += ["--data.init_args.data_dir", str(small_fashion_mnist_root)]
+    else:
+        args += ["--data.init_args.n_samples", "2048"]
     cli = run_lightning_cli(args + QUICK)
     assert cli.model.generator_iterations == 6
     assert list(tmp_path.rglob("last.ckpt")), "no checkpoint written"
@@ -53,6 +55,32 @@ def test_resume_from_last_checkpoint(tmp_path, monkeypatch):
     cli = run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "8", "--ckpt_path", "last"])
     assert cli.model.generator_iterations == 8
     assert cli.model.discriminator_steps == 8 * 5  # continued, not restarted
+
+
+def test_resume_applies_new_learning_rates_in_the_same_run_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")
+    base = ["fit", "--config", recipe, "--data.init_args.n_samples", "2048", "--trainer.log_every_n_steps", "1"] + QUICK
+    run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "4"])
+    cli = run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "8", "--ckpt_path", "last",
+                                    "--model.init_args.d_lr", "1e-5", "--model.init_args.g_betas", "[0.5, 0.99]"])
+    d_opt, g_opt = cli.trainer.optimizers
+    assert d_opt.param_groups[0]["lr"] == 1e-5  # not the checkpoint's 1e-4
+    assert g_opt.param_groups[0]["betas"] == (0.5, 0.99)
+    assert "d_lr 0.0001 -> 1e-05" in capsys.readouterr().out
+    run_folders = [path.parent.parent for path in tmp_path.rglob("last.ckpt")]
+    assert len(set(run_folders)) == 1, "resume must continue in the same version_N folder"
+    logged = (run_folders[0] / "metrics.csv").read_text()
+    assert ",4.0," in logged and ",8.0," in logged  # both parts of the run in one log
+
+
+def test_resume_refuses_a_length_already_reached(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")
+    base = ["fit", "--config", recipe, "--data.init_args.n_samples", "2048"] + QUICK
+    run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "4"])
+    with pytest.raises(ValueError, match="already at 4 generator iterations"):
+        run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "3", "--ckpt_path", "last"])
 
 
 def test_two_process_ddp_through_the_cli(tmp_path):
@@ -128,3 +156,28 @@ def test_wandb_logger_goes_offline_without_credentials(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
     logger = SafeWandbLogger(save_dir=str(tmp_path), project="test")
     assert logger._offline
+
+
+def test_sample_grids_reach_the_projects_own_wandb_logger(tmp_path, monkeypatch):
+    # SafeWandbLogger is a subclass of WandbLogger: grids must be sent to it too (not only to a
+    # logger whose class is literally named WandbLogger).
+    from types import SimpleNamespace
+
+    from ganzoo.callbacks import SafeWandbLogger
+    from ganzoo.gans.sample_logging import _send_to_logger
+
+    sent = []
+
+    class RecordingLogger(SafeWandbLogger):
+        @property
+        def experiment(self):
+            return None
+
+        def log_image(self, key, images, **kwargs):
+            sent.append((key, images, kwargs))
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    logger = RecordingLogger(save_dir=str(tmp_path), project="test", offline=True)
+    module = SimpleNamespace(trainer=SimpleNamespace(loggers=[logger]), generator_iterations=7)
+    _send_to_logger(module, torch.zeros(3, 8, 8), tmp_path / "grid.png")
+    assert sent == [("samples", [str(tmp_path / "grid.png")], {"caption": ["G iter 7"]})]

@@ -19,6 +19,7 @@ import pickle
 import lightning as L
 import numpy as np
 import pytest
+from conftest import write_idx
 import torch
 import torchvision.datasets.cifar
 from lightning.pytorch.strategies import DDPStrategy
@@ -213,17 +214,6 @@ def test_two_process_ddp_halves_the_batch_and_splits_the_global_batch(tmp_path):
 
 
 # --------------------------------------------------------------------------- Fashion-MNIST / MNIST
-
-
-def write_idx(folder: Path, prefix: str, images: np.ndarray, labels: np.ndarray) -> None:
-    """Write an idx3 image file and idx1 label file, gzip-compressed, as the original release does."""
-    folder.mkdir(parents=True, exist_ok=True)
-    n, h, w = images.shape
-    header = (2051).to_bytes(4, "big") + n.to_bytes(4, "big") + h.to_bytes(4, "big") + w.to_bytes(4, "big")
-    with gzip.open(folder / f"{prefix}-images-idx3-ubyte.gz", "wb") as f:
-        f.write(header + images.astype(np.uint8).tobytes())
-    with gzip.open(folder / f"{prefix}-labels-idx1-ubyte.gz", "wb") as f:
-        f.write((2049).to_bytes(4, "big") + n.to_bytes(4, "big") + labels.astype(np.uint8).tobytes())
 
 
 @pytest.fixture

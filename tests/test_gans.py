@@ -199,15 +199,35 @@ def test_bf16_mixed_with_gradient_penalty(tiny_trainer_kwargs):
     assert model.generator_iterations == 5
 
 
-def test_instance_noise_in_the_loop_ignores_the_global_rng(tiny_trainer_kwargs):
-    # The loop draws instance noise from its per-step seeded stream (like the latents), so two
-    # runs with the same seed agree whatever else consumed the global RNG in between.
+@pytest.mark.parametrize("noise", [dict(instance_noise_std=0.5, instance_noise_anneal=100),
+                                   dict(loss_options={"label_noise": 0.3})], ids=["instance_noise", "label_noise"])
+def test_noise_in_the_loop_ignores_the_global_rng(tiny_trainer_kwargs, noise):
+    # The loop draws instance noise and label flips from its per-step seeded stream (like the
+    # latents), so two runs with the same seed agree whatever else consumed the global RNG in between.
     results = []
     for global_seed in (1, 2):
         torch.manual_seed(0)
-        model = DCGAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0, instance_noise_std=0.5,
-                      instance_noise_anneal=100, ema_decay=None)
+        model = DCGAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0, ema_decay=None, **noise)
         torch.manual_seed(global_seed)
         fit(model, toy_data(), 32, 5, tiny_trainer_kwargs)
         results.append(flat_params(model.discriminator))
     assert torch.equal(results[0], results[1])
+
+
+def test_label_noise_flips_labels_in_the_loop(tiny_trainer_kwargs):
+    # The per-step draws must actually reach the loss: with label noise D trains differently.
+    results = []
+    for options in (None, {"label_noise": 0.3}):
+        torch.manual_seed(0)
+        model = DCGAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0, ema_decay=None,
+                      loss_options=options)
+        fit(model, toy_data(), 32, 5, tiny_trainer_kwargs)
+        results.append(flat_params(model.discriminator))
+    assert not torch.equal(results[0], results[1])
+
+
+def test_instance_noise_anneal_zero_never_anneals():
+    model = DCGAN(generator=TOY_G, discriminator=TOY_D, instance_noise_std=0.3, instance_noise_anneal=0)
+    assert [model.instance_noise.sigma(step) for step in (0, 1, 10_000)] == [0.3, 0.3, 0.3]
+    annealed = DCGAN(generator=TOY_G, discriminator=TOY_D, instance_noise_std=0.3, instance_noise_anneal=10)
+    assert annealed.instance_noise.sigma(5) == pytest.approx(0.15) and annealed.instance_noise.sigma(10) == 0.0

@@ -325,8 +325,29 @@ def test_two_process_ddp_gives_the_single_process_numbers(tmp_path):
     distributed = torch.load(out)
     single = _suite_results(lambda t: t)
     assert distributed.keys() == single.keys()
-    for name in single:
-        assert distributed[name] == pytest.approx(single[name], rel=1e-9, abs=1e-12), name
+    for name, (value, spread) in single.items():
+        got_value, got_spread = distributed[name]
+        assert got_value == pytest.approx(value, rel=1e-9, abs=1e-12), name
+        # a spread is None for single-number metrics (pytest.approx refuses None inside a tuple)
+        assert (got_spread is None) == (spread is None), name
+        if spread is not None:
+            assert got_spread == pytest.approx(spread, rel=1e-9, abs=1e-12), name
+
+
+def test_inception_score_does_not_depend_on_the_other_requested_metrics():
+    gen = torch.Generator().manual_seed(0)
+    real, fake = torch.randn(300, 6, generator=gen), torch.randn(300, 6, generator=gen)
+    logits = torch.randn(300, 5, generator=gen) * 3
+
+    def inception_score(metrics):
+        suite = MetricSuite(FeatureStub(6, num_classes=5), metrics, kid_subsets=5, kid_subset_size=50, is_splits=3)
+        suite.update_real_features(real)
+        suite.update_fake_features(fake, logits)
+        return suite.compute()["is"]
+
+    alone = inception_score(["is"])
+    assert inception_score(["fid", "kid", "is", "pr"]) == alone
+    assert inception_score(["kid", "is"]) == alone
 
 
 # ------------------------------------------------------------------------------------ extractors

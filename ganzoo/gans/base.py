@@ -112,7 +112,8 @@ class GAN(L.LightningModule):
 
         self.loss = get_loss(loss, **(loss_options or {}))
         self.instance_noise = (
-            regularizers.InstanceNoise(instance_noise_std, 0.0, instance_noise_anneal or 1, schedule="linear")
+            regularizers.InstanceNoise(instance_noise_std, 0.0, instance_noise_anneal or 1,
+                                       schedule="linear" if instance_noise_anneal > 0 else "constant")
             if instance_noise_std > 0
             else None
         )
@@ -214,7 +215,7 @@ class GAN(L.LightningModule):
                 fake = self.generate(self._latents(real.shape[0], stream=0))
             d_real = self.discriminator(self._noisy(real, stream=3))
             d_fake = self.discriminator(self._noisy(fake, stream=4))
-            adversarial = self.loss.discriminator(d_real, d_fake)
+            adversarial = self.loss.discriminator(d_real, d_fake, **self._label_noise_draws(real.shape[0]))
             total = adversarial
             # Per-sample scores; averaged only in the batches that are logged (_maybe_log_scalars).
             logs = {"d_loss": adversarial.detach(), "d_real": d_real.detach(), "d_fake": d_fake.detach()}
@@ -324,6 +325,45 @@ class GAN(L.LightningModule):
         variant = variant_name(type(self)) if type(self) in VARIANTS.values() else None  # user subclasses: None
         checkpoint["ganzoo"] = {"variant": variant, "generator_iterations": self.generator_iterations}
 
+    def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        # Remembered so that on_train_start can apply what the resume command changed.
+        self._checkpoint_hparams = dict(checkpoint.get("hyper_parameters") or {})
+
+    def on_train_start(self) -> None:
+        saved = getattr(self, "_checkpoint_hparams", None)
+        if saved is None:
+            return
+        self._checkpoint_hparams = None
+        limit = self.hparams.max_generator_iterations
+        if limit is not None and self.generator_iterations >= limit:
+            raise ValueError(
+                f"the checkpoint is already at {self.generator_iterations} generator iterations and "
+                f"max_generator_iterations is {limit}: nothing to train. To continue, pass a larger "
+                "--model.init_args.max_generator_iterations")
+        changed = {key: (saved[key], value) for key, value in self.hparams.items()
+                   if key in saved and _plain(saved[key]) != _plain(value)}
+        if changed and self.trainer.is_global_zero:
+            print("resume: values changed since the checkpoint: "
+                  + ", ".join(f"{key} {old} -> {new}" for key, (old, new) in changed.items()))
+        self._apply_optimizer_settings()
+
+    def _apply_optimizer_settings(self) -> None:
+        """A resumed optimizer carries the checkpoint's lr and betas in its state: set the current
+        hyper-parameters' values (a resume with lower learning rates must really lower them)."""
+        hp = self.hparams
+        schedulers = self.lr_schedulers()
+        schedulers = schedulers if isinstance(schedulers, list) else [schedulers] if schedulers else [None, None]
+        for optimizer, scheduler, lr, betas in zip(self.trainer.optimizers, schedulers, (hp.d_lr, hp.g_lr),
+                                                   (hp.d_betas, hp.g_betas)):
+            factor = scheduler.lr_lambdas[0](None) if scheduler is not None else 1.0
+            for group in optimizer.param_groups:
+                group["lr"] = lr * factor
+                group["initial_lr"] = lr
+                if "betas" in group:
+                    group["betas"] = tuple(betas)
+            if scheduler is not None:
+                scheduler.base_lrs = [lr] * len(optimizer.param_groups)
+
     def save_pretrained(self, folder: str | Path, dtype: str = "float32") -> Path:
         """G, EMA G and D as safetensors + config.json (reload with ``from_pretrained``)."""
         from ganzoo.zoo.serialization import save_gan
@@ -384,6 +424,14 @@ class GAN(L.LightningModule):
         rng.manual_seed(((self.hparams.seed * 1_000_003 + step) * 8 + stream) % (2**63))
         return rng
 
+    def _label_noise_draws(self, local_batch: int) -> dict[str, Any]:
+        """The BCE losses' ``label_noise`` flips, drawn like the latents (per step, global batch)
+        rather than from the global random state, so 1 and N processes flip the same labels."""
+        if not (self.hparams.loss_options or {}).get("label_noise", 0) > 0:
+            return {}
+        uniforms = self._draw_for_global_batch(torch.rand, local_batch, (2,), stream=7)
+        return {"label_uniforms": (uniforms[:, 0], uniforms[:, 1])}
+
     def _world_and_rank(self) -> tuple[int, int]:
         trainer = self._trainer
         if trainer is None:
@@ -433,6 +481,11 @@ class GAN(L.LightningModule):
 
 
 # ---------------------------------------------------------------------- helpers
+def _plain(value: Any) -> Any:
+    """Hyper-parameter values compared across a checkpoint (tuples come back as lists)."""
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _refresh_counters_hook(module: GAN, incompatible_keys) -> None:
     module._refresh_counters()  # a named function, not a lambda: DDP spawn pickles the module
 

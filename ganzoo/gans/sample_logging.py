@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 from torch import Tensor
+from lightning.pytorch.loggers import TensorBoardLogger, WandbLogger
 from torchvision.utils import make_grid, save_image
 
 
@@ -70,9 +71,8 @@ def save_scatter(samples: Tensor, path: Path, title: str = "", real: Tensor | No
 def _send_to_logger(module, grid: Tensor, path: Path) -> None:
     for logger in module.trainer.loggers:
         experiment = getattr(logger, "experiment", None)
-        name = type(logger).__name__
-        if name == "TensorBoardLogger":
+        if isinstance(logger, TensorBoardLogger):
             experiment.add_image("samples", grid, module.generator_iterations)
-        elif name == "WandbLogger":
+        elif isinstance(logger, WandbLogger):  # SafeWandbLogger included
             # No step=: passing global_step would double the axis (DESIGN.md trap).
             logger.log_image(key="samples", images=[str(path)], caption=[f"G iter {module.generator_iterations}"])

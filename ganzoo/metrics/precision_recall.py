@@ -44,11 +44,18 @@ def inside_manifold(queries: Tensor, support: Tensor, radii: Tensor, chunk: int 
     return torch.cat(inside)
 
 
-def improved_precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK) -> tuple[float, float]:
-    """(precision, recall) of ``fake`` features against ``real`` features, both (N, d)."""
+def improved_precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK,
+                              real_radii: Tensor | None = None) -> tuple[float, float]:
+    """(precision, recall) of ``fake`` features against ``real`` features, both (N, d).
+
+    ``real_radii``: the real set's k-NN radii if already known (``knn_radii(real, k)``); the
+    reference set is usually fixed while fakes change, and its radii are the costly part (N^2).
+    """
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
         raise ValueError(f"features must be (N, d) with the same d, got real {tuple(real.shape)}, fake {tuple(fake.shape)}")
-    precision = inside_manifold(fake, real, knn_radii(real, k, chunk), chunk).double().mean().item()
+    if real_radii is None:
+        real_radii = knn_radii(real, k, chunk)
+    precision = inside_manifold(fake, real, real_radii, chunk).double().mean().item()
     recall = inside_manifold(real, fake, knn_radii(fake, k, chunk), chunk).double().mean().item()
     return precision, recall
 
@@ -71,18 +78,25 @@ class PrecisionRecall(Metric):
         self.reset_real_features = reset_real_features
         self.add_state("real_features", [], dist_reduce_fx="cat")
         self.add_state("fake_features", [], dist_reduce_fx="cat")
+        self._real_radii: Tensor | None = None  # cached while the real features stay the same
 
     def update(self, features: Tensor, real: bool) -> None:
+        if real:
+            self._real_radii = None
         (self.real_features if real else self.fake_features).append(features)
 
     def compute(self) -> tuple[Tensor, Tensor]:
+        real = dim_zero_cat(self.real_features)
+        if self._real_radii is None or self._real_radii.shape[0] != real.shape[0]:
+            self._real_radii = knn_radii(real, self.k, self.chunk)
         precision, recall = improved_precision_recall(
-            dim_zero_cat(self.real_features), dim_zero_cat(self.fake_features), self.k, self.chunk
+            real, dim_zero_cat(self.fake_features), self.k, self.chunk, real_radii=self._real_radii
         )
         return torch.tensor(precision, dtype=torch.float64), torch.tensor(recall, dtype=torch.float64)
 
     def reset(self) -> None:
         if self.reset_real_features:
+            self._real_radii = None
             super().reset()
             return
         real = self._defaults.pop("real_features")

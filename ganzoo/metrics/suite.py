@@ -167,16 +167,19 @@ class MetricSuite:
         self._flush()
         results: dict[str, tuple[float, Optional[float]]] = {}
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self.seed)  # KID's subsets and IS's permutation
+            # KID's subsets and IS's permutation: each metric reseeds, so its number does not
+            # depend on which other metrics were requested (their draws would shift the stream).
             if self.fid is not None:
                 results["fid"] = (float(self.fid.compute()), None)
             if self.kid is not None:
                 self.kid.subset_size = self._kid_subset_size(n_real, n_fake)
+                torch.manual_seed(self.seed)
                 mean, std = self.kid.compute()
                 results["kid"] = (float(mean), _spread(std))
             if self.inception_score is not None:
                 with warnings.catch_warnings():  # std of a single split: NaN, reported as None
                     warnings.simplefilter("ignore", UserWarning)
+                    torch.manual_seed(self.seed)
                     mean, std = self.inception_score.compute()
                 results["is"] = (float(mean), _spread(std))
             if self.precision_recall is not None:
