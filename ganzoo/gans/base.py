@@ -27,6 +27,7 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 from ganzoo import regularizers
 from ganzoo.losses import get_loss
 from ganzoo.nn.base import Discriminator, Generator, build_network
+from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "linear")
@@ -175,6 +176,11 @@ class GAN(L.LightningModule):
     def configure_model(self) -> None:
         """Lightning calls this before it builds the optimizers: set memory order and compile here."""
         hp = self.hparams
+        world, _ = self._world_and_rank()
+        if world > 1:  # normalise over the GLOBAL batch, as one process does (ganzoo/nn/cross_process_bn.py)
+            for name in ("generator", "discriminator"):
+                device_type = self.trainer.strategy.root_device.type
+                setattr(self, name, convert_batchnorm_for_processes(getattr(self, name), device_type))
         self._channels_last = _channels_last_helps(self) if hp.channels_last is None else hp.channels_last
         if self._channels_last:
             # Converts 4-D parameters and buffers in place (same Parameter objects), EMA copy included.
