@@ -1,6 +1,7 @@
 """Shared test settings: offline, quiet, CPU, and no environment leaks between tests."""
 import gzip
 import os
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,8 @@ torch.set_num_threads(1)
 os.environ.setdefault("WANDB_MODE", "disabled")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("WANDB_SILENT", "true")
+# Metric caches (reference features, k-NN radii) go to a throw-away folder, not the user's ~/.cache.
+os.environ.setdefault("GANZOO_METRICS_CACHE", tempfile.mkdtemp(prefix="ganzoo-test-metrics-cache-"))
 
 
 @pytest.fixture(autouse=True)

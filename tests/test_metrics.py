@@ -693,3 +693,21 @@ def test_eval_with_missing_cifar10_weights_fails_before_sampling(tmp_path, monke
     args = _parse(add_eval_arguments, ["m", "--features", "cifar10", "--n", "10"])
     with pytest.raises(FeatureWeightsError, match="train_feature_classifier"):
         run_eval(args, lambda name: TinyGenerator())
+
+
+def test_reference_knn_radii_are_cached_on_disk(tmp_path, monkeypatch):
+    from ganzoo.metrics import precision_recall as pr
+
+    monkeypatch.setenv("GANZOO_METRICS_CACHE", str(tmp_path))
+    features = torch.randn(200, 8, generator=torch.Generator().manual_seed(0))
+    first = pr.reference_knn_radii(features, k=3)
+    torch.testing.assert_close(first, pr.knn_radii(features, k=3))
+    assert len(list(tmp_path.glob("knn-radii_k3_n200_*.pt"))) == 1
+
+    def fail(*args, **kwargs):
+        raise AssertionError("recomputed instead of read from the cache")
+
+    monkeypatch.setattr(pr, "knn_radii", fail)
+    torch.testing.assert_close(pr.reference_knn_radii(features, k=3), first)
+    with pytest.raises(AssertionError):  # other features: a different cache entry
+        pr.reference_knn_radii(features + 1e-3, k=3)

@@ -13,10 +13,14 @@ Distances are computed in float64 with ``torch.cdist`` over row chunks, so memor
 """
 from __future__ import annotations
 
+import hashlib
+
 import torch
 from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
+
+from ganzoo.metrics.cache import default_cache_dir, write_atomically
 
 DEFAULT_CHUNK = 1024
 
@@ -33,6 +37,29 @@ def knn_radii(features: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK) -> Tenso
         # The k+1 smallest include the point itself (distance 0): the (k+1)-th is the k-th neighbour.
         radii.append(distances.kthvalue(k + 1, dim=1).values)
     return torch.cat(radii)
+
+
+def reference_knn_radii(features: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK, use_cache: bool = True) -> Tensor:
+    """``knn_radii`` of a reference set, cached on disk under the features' sha256: the reference is
+    fixed while fakes change, and its N^2 radii (minutes for 60k points) are the costly part."""
+    if not use_cache:
+        return knn_radii(features, k, chunk)
+    host = features.detach().float().contiguous().cpu()
+    digest = hashlib.sha256(host.numpy().tobytes()).hexdigest()[:32]
+    path = default_cache_dir() / f"knn-radii_k{k}_n{host.shape[0]}_{digest}.pt"
+    if path.is_file():
+        try:
+            radii = torch.load(path, map_location="cpu", weights_only=True)
+            if isinstance(radii, Tensor) and radii.shape == (host.shape[0],):
+                return radii.to(features.device)
+        except Exception:  # noqa: BLE001 - a damaged cache entry is recomputed, never trusted
+            pass
+    radii = knn_radii(features, k, chunk)
+    try:
+        write_atomically(path, lambda tmp: torch.save(radii.cpu(), tmp), suffix=".pt")
+    except OSError:
+        pass  # a read-only cache only costs time
+    return radii
 
 
 def inside_manifold(queries: Tensor, support: Tensor, radii: Tensor, chunk: int = DEFAULT_CHUNK) -> Tensor:
@@ -88,7 +115,7 @@ class PrecisionRecall(Metric):
     def compute(self) -> tuple[Tensor, Tensor]:
         real = dim_zero_cat(self.real_features)
         if self._real_radii is None or self._real_radii.shape[0] != real.shape[0]:
-            self._real_radii = knn_radii(real, self.k, self.chunk)
+            self._real_radii = reference_knn_radii(real, self.k, self.chunk)
         precision, recall = improved_precision_recall(
             real, dim_zero_cat(self.fake_features), self.k, self.chunk, real_radii=self._real_radii
         )

@@ -13,7 +13,6 @@ sorted by class, so a prefix would miss classes.
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -22,20 +21,12 @@ from torch import Tensor
 
 from ganzoo.metrics.datasets import load_images, to_signed_float
 from ganzoo.metrics.extractors import FeatureExtractor
+from ganzoo.metrics.cache import CACHE_ENV, default_cache_dir, write_atomically  # noqa: F401 (re-exported)
 from ganzoo.metrics.protocol import Reference
 from ganzoo.metrics.suite import world
 
-CACHE_ENV = "GANZOO_METRICS_CACHE"
 SUBSET_SEED = 0
 CACHE_FORMAT = 1
-
-
-def default_cache_dir() -> Path:
-    """``$GANZOO_METRICS_CACHE``, else ``$XDG_CACHE_HOME/ganzoo/reference_stats`` (~/.cache/...)."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    cache_home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(cache_home) / "ganzoo" / "reference_stats"
 
 
 def cache_metadata(reference: Reference, variant: str, count: int, extractor: FeatureExtractor) -> dict[str, str]:
@@ -130,15 +121,8 @@ def _find_cached(cache_dir: Path, reference: Reference, extractor: FeatureExtrac
 
 
 def _write_atomically(path: Path, features: Tensor, metadata: dict[str, str], save_file) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".safetensors")
-    os.close(fd)
-    try:
-        save_file({"features": features.float().contiguous()}, tmp, metadata=metadata)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    write_atomically(path, lambda tmp: save_file({"features": features.float().contiguous()}, tmp, metadata=metadata),
+                     suffix=".safetensors")
 
 
 def shard(tensor: Tensor) -> Tensor:

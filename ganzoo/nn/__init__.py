@@ -3,6 +3,7 @@
 Importing this package registers every network, so ``build_network(name, **kwargs)`` finds it.
 """
 from ganzoo.nn.base import NETWORKS, Discriminator, Generator, build_network, register_network
+from ganzoo.nn.cross_process_bn import CrossProcessBatchNorm, convert_batchnorm_for_processes
 from ganzoo.nn.dcgan import DCGANDiscriminator, DCGANGenerator
 from ganzoo.nn.layers import (
     make_norm,
@@ -16,6 +17,8 @@ from ganzoo.nn.progan import ProGANDiscriminator, ProGANGenerator
 from ganzoo.nn.sngan import ResNetDiscriminator, ResNetGenerator, SNGANCNNDiscriminator, SNGANCNNGenerator
 
 __all__ = [
+    "CrossProcessBatchNorm",
+    "convert_batchnorm_for_processes",
     "NETWORKS",
     "DCGANDiscriminator",
     "DCGANGenerator",

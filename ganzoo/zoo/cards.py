@@ -56,9 +56,17 @@ def _body_fields(info: dict[str, Any]) -> dict[str, str]:
         "metrics": _metrics_table(info.get("metrics", [])),
         "paper": _paper_table(info.get("paper", [])),
         "samples": f"![samples]({info['sample_grid']})" if info.get("sample_grid") else "(no sample grid recorded)",
+        "curve": _training_curve(info),
         "usage": _usage(info["name"]),
         "limitations": info.get("limitations", _DEFAULT_LIMITATIONS),
     }
+
+
+def _training_curve(info: dict[str, Any]) -> str:
+    curve = info.get("training_curve")
+    if not curve:
+        return "Not recorded for this run (it predates the evaluation callback)."
+    return (f"![training curve]({curve})\n\n{info.get('training_curve_note', '')}").strip()
 
 
 def _architecture(info: dict[str, Any]) -> str:
@@ -145,6 +153,10 @@ _TEMPLATE = """---
 ## Training
 
 {{ training }}
+
+### Training curve
+
+{{ curve }}
 
 ## Metrics (measured, with protocol)
 

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Bundle a finished training run into the zoo: fp16 weights, its metrics log and its training curve.
+
+    python scripts/bundle_run.py runs/sngan_fashion_mnist/version_0 sngan-fashion-mnist
+
+writes
+    ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt)
+    docs/runs/NAME.metrics.csv                       (the run's CSV log, as written during training)
+    model_cards/figures/NAME-curve.png               (in-domain FID and precision / recall against
+                                                      generator iterations, from the evaluation callback)
+Then add the model to scripts/build_zoo.py's MODELS and run it: it measures the bundled file and
+writes the registry entry (sha256 pin) and the card.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WEIGHTS_DIR = ROOT / "ganzoo" / "zoo" / "weights"
+RUNS_DIR = ROOT / "docs" / "runs"
+FIGURES_DIR = ROOT / "model_cards" / "figures"
+
+
+def export_weights(run: Path, name: str) -> None:
+    from ganzoo.zoo import export_run
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = export_run(run, Path(tmp) / name, kind="gan", dtype="float16")
+        shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
+        shutil.copyfile(folder / "config.json", WEIGHTS_DIR / f"{name}.json")
+    size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
+    print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
+
+
+def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
+    """The evaluation callback's numbers, one row per evaluation, with the generator iteration it
+    ran at. The CSV repeats the last eval/* values on later logged rows until the next evaluation:
+    a new evaluation is where they change, at the last multiple of ``every`` before that row."""
+    rows: list[dict[str, float]] = []
+    with open(metrics_csv, newline="") as handle:
+        for row in csv.DictReader(handle):
+            values = {key[len("eval/"):]: float(value) for key, value in row.items()
+                      if key.startswith("eval/") and value not in ("", None)}
+            if not values or not row.get("g_iter"):
+                continue
+            if rows and all(rows[-1].get(key) == value for key, value in values.items()):
+                continue
+            values["g_iter"] = int(float(row["g_iter"])) // every * every
+            rows.append(values)
+    return rows
+
+
+def evaluation_period(run: Path) -> int:
+    """every_n_generator_iterations of the EvaluationCallback in the run's saved config."""
+    import yaml
+
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    for callback in config["trainer"].get("callbacks") or []:
+        if callback["class_path"].endswith("EvaluationCallback"):
+            return int(callback["init_args"]["every_n_generator_iterations"])
+    raise SystemExit(f"{run}/config.yaml has no EvaluationCallback: no training curve to draw")
+
+
+def plot_curve(rows: list[dict[str, float]], title: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, fid_axis = plt.subplots(figsize=(6, 3.4))
+    iters = [row["g_iter"] for row in rows]
+    fid_axis.plot(iters, [row["fid"] for row in rows], "o-", color="tab:red", label="FID (left)")
+    fid_axis.set_xlabel("generator iterations")
+    fid_axis.set_ylabel("in-domain FID (lower is better)")
+    fid_axis.set_ylim(bottom=0)
+    pr_axis = fid_axis.twinx()
+    for key, style in (("precision", "s--"), ("recall", "^--")):
+        if all(key in row for row in rows):
+            pr_axis.plot(iters, [row[key] for row in rows], style, label=f"{key} (right)")
+    pr_axis.set_ylim(0, 1)
+    pr_axis.set_ylabel("precision / recall")
+    handles = fid_axis.get_legend_handles_labels()[0] + pr_axis.get_legend_handles_labels()[0]
+    fid_axis.legend(handles=handles, loc="upper center", fontsize=8, ncol=3)
+    fid_axis.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("run", type=Path, help="the run folder (holds metrics.csv and checkpoints/last.ckpt)")
+    parser.add_argument("name", help="zoo name, e.g. sngan-fashion-mnist")
+    args = parser.parse_args()
+    metrics_csv = args.run / "metrics.csv"
+    if not metrics_csv.is_file():
+        parser.error(f"{metrics_csv} does not exist")
+    export_weights(args.run, args.name)
+    shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
+    rows = evaluation_rows(metrics_csv, evaluation_period(args.run))
+    if rows:
+        plot_curve(rows, f"{args.name}: 10k fakes vs the train split, in-domain features",
+                   FIGURES_DIR / f"{args.name}-curve.png")
+    else:
+        print("no evaluation rows in the log: no training curve")
+
+
+if __name__ == "__main__":
+    main()
