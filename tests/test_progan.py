@@ -445,3 +445,22 @@ def test_export_keeps_the_stage_and_fine_tuning_continues_from_it(tmp_path):
     assert first["shown_before"] == model.images_shown
     assert first["d_stage"] == first["ema_stage"] == (model.stage.level, model.stage.alpha)
     assert fresh.generator_iterations == 1 and fresh.images_shown == model.images_shown + per_iteration
+
+
+def test_sample_returns_the_final_resolution_cropped_as_configured():
+    from ganzoo.nn import ProGANGenerator
+
+    torch.manual_seed(0)
+    cropped = ProGANGenerator(latent_dim=8, resolution=32, channels=1, fmap_base=32, fmap_max=8, sample_crop=28)
+    full = ProGANGenerator(latent_dim=8, resolution=32, channels=1, fmap_base=32, fmap_max=8)
+    full.load_state_dict(cropped.state_dict())
+    assert cropped.sample(2, seed=0).shape == (2, 1, 28, 28)
+    # the centre of the full image: the 2-pixel border that padding 28 -> 32 added is removed
+    torch.testing.assert_close(cropped.sample(2, seed=1), full.sample(2, seed=1)[..., 2:30, 2:30])
+    for generator in (cropped, full):
+        generator.set_stage(1, 1.0)  # 8x8 stage: enlarged to 32 (nearest), then cropped
+    small = full.sample(2, seed=3)
+    assert small.shape == (2, 1, 32, 32)
+    torch.testing.assert_close(small[..., ::4, ::4], small[..., 3::4, 3::4])  # 4x4 blocks of one value
+    with pytest.raises(ValueError, match="sample_crop"):
+        ProGANGenerator(latent_dim=8, resolution=32, channels=1, fmap_base=32, fmap_max=8, sample_crop=40)

@@ -262,11 +262,19 @@ class ProGANGenerator(_StagedNetwork, Generator):
         channels: image channels.
         fmap_base, fmap_max: feature maps per level, ``min(fmap_base / 2**(level+1), fmap_max)``.
         normalize_latents: pixel-normalise z first (the official code does).
+        sample_crop: side of the centre crop that ``sample()`` returns (e.g. 28 for data padded from
+            28x28 to 32x32: samples then have the data set's own size). Training never crops.
+
+    ``sample()`` always returns the final resolution: before the network is fully grown, the current
+    stage's images are enlarged (nearest neighbour), as they are when D compares them with real data.
     """
 
     def __init__(self, latent_dim: int = 512, resolution: int = 32, channels: int = 3, fmap_base: int = 8192,
-                 fmap_max: int = 512, normalize_latents: bool = True) -> None:
+                 fmap_max: int = 512, normalize_latents: bool = True, sample_crop: Optional[int] = None) -> None:
         check_positive(latent_dim=latent_dim, channels=channels, fmap_base=fmap_base, fmap_max=fmap_max)
+        if sample_crop is not None and not 1 <= int(sample_crop) <= resolution:
+            raise ValueError(f"sample_crop must be between 1 and the resolution {resolution}, got {sample_crop}")
+        self.sample_crop = None if sample_crop is None else int(sample_crop)
         num_levels = levels_for(resolution)
         super().__init__(latent_dim, (channels, resolution, resolution))
         self.num_levels = num_levels
@@ -295,6 +303,17 @@ class ProGANGenerator(_StagedNetwork, Generator):
                 images = torch.lerp(previous, images, self.alpha)
         # Linear output while training (the paper); [-1, 1] when sampling.
         return images if self.training else images.clamp(-1.0, 1.0)
+
+    @torch.no_grad()
+    def sample(self, n: int, seed: int | None = None, batch_size: int = 1024) -> Tensor:
+        images = super().sample(n, seed=seed, batch_size=batch_size)
+        final = self.output_shape[-1]
+        if images.shape[-1] < final:  # not fully grown yet
+            images = F.interpolate(images, size=(final, final), mode="nearest")
+        if self.sample_crop is not None and self.sample_crop < final:
+            start = (final - self.sample_crop) // 2
+            images = images[..., start:start + self.sample_crop, start:start + self.sample_crop]
+        return images.contiguous()
 
 
 # ----------------------------------------------------------------------------------- discriminator
