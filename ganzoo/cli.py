@@ -83,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON instead of a table")
     listing.set_defaults(handler=run_list)
 
+    info = sub.add_parser("info", help="one model's description, training and metrics with their protocol")
+    info.add_argument("name", help="registry name (see `ganzoo list`)")
+    info.set_defaults(handler=run_info)
+
     publish = sub.add_parser("publish", help="export a training run and upload it to the Hugging Face Hub")
     publish.add_argument("run", help="a Lightning .ckpt file or a run folder (its last.ckpt)")
     publish.add_argument("--repo-id", required=True, help="Hub repository, ORG/NAME")
@@ -139,7 +143,10 @@ def run_sample(args: argparse.Namespace) -> int:
 
     import ganzoo
 
-    generator = ganzoo.load(args.model, ema=not args.no_ema, device=args.device, revision=args.revision)
+    from ganzoo.devices import check_device
+
+    check_device(args.device)
+    generator = _generator_from(args.model, ema=not args.no_ema, revision=args.revision).to(args.device or "cpu")
     with torch.inference_mode():
         samples = generator.sample(args.num, seed=args.seed).float().cpu()
     if samples.ndim == 4:
@@ -155,6 +162,23 @@ def run_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _generator_from(model: str, *, ema: bool, revision: Optional[str]):
+    """A zoo name, pretrained folder or Hub id (``ganzoo.load``), or a training run: a Lightning
+    ``.ckpt`` file or a run folder (its newest checkpoint)."""
+    import ganzoo
+
+    path = Path(model)
+    is_run = path.suffix == ".ckpt" or (path.is_dir() and not (path / "config.json").is_file()
+                                        and any(path.rglob("*.ckpt")))
+    if not is_run:
+        return ganzoo.load(model, ema=ema, revision=revision)
+    from ganzoo.zoo.publish import find_checkpoint, gan_from_checkpoint
+
+    gan = gan_from_checkpoint(find_checkpoint(path))
+    generator = gan.sampling_generator if ema else gan.generator
+    return generator.eval()
+
+
 def _check_writable(output: Path) -> None:
     import os
 
@@ -167,7 +191,7 @@ def _check_writable(output: Path) -> None:
         raise ValueError(f"cannot write {output}: permission denied")
 
 
-# ---------------------------------------------------------------------- list
+# ---------------------------------------------------------------------- list / info
 def run_list(args: argparse.Namespace) -> int:
     import json
 
@@ -180,13 +204,47 @@ def run_list(args: argparse.Namespace) -> int:
     if not rows:
         print("no models registered")
         return 0
-    header = f"{'name':<24} {'variant':<8} {'dataset':<34} {'bundled':<8} {'MB':>6}  metrics"
-    print(header)
-    print("-" * len(header))
+    import shutil
+
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="ganzoo models (details: ganzoo info NAME; machine-readable: ganzoo list --json)",
+                  box=box.SIMPLE_HEAD)
+    for column, justify in (("name", "left"), ("variant", "left"), ("data", "left"), ("size", "right"),
+                            ("FID", "right"), ("MB", "right")):
+        table.add_column(column, justify=justify, no_wrap=True)
     for row in rows:
-        size = f"{row['size_mb']:.1f}" if row["size_mb"] is not None else "-"
-        print(f"{row['name']:<24} {row['variant']:<8} {row['dataset'][:34]:<34} {str(row['bundled']):<8} "
-              f"{size:>6}  {'; '.join(row['metrics']) or '-'}")
+        fid = next((m for m in row["metric_values"] if m["name"] == "fid"), None)
+        table.add_row(row["name"], row["variant"], row["data"], row["resolution"] or "-",
+                      f"{fid['value']:.2f} ({_short_features(fid['features'])})" if fid else "-",
+                      f"{row['size_mb']:.1f}" if row["size_mb"] is not None else "hub")
+    # Never squeeze the table into rich's 80-column default when the output is not a terminal.
+    Console(width=max(shutil.get_terminal_size().columns, 110)).print(table)
+    return 0
+
+
+def _short_features(features: str) -> str:
+    return "in-domain" if "in-domain" in features or "classifier" in features else features.split(",")[0]
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from ganzoo.zoo import get_entry
+
+    entry = get_entry(args.name)
+    lines = [entry.name, "=" * len(entry.name), entry.description, "", f"variant: {entry.variant}",
+             f"data: {entry.dataset}", f"recipe: {entry.recipe}"]
+    lines += [f"training, {key}: {value}" for key, value in (entry.training or {}).items()]
+    lines.append("metrics (protocol: features, reference, fakes, seed):")
+    for metric in entry.metrics:
+        p = metric.get("protocol", {})
+        spread = f" +- {metric['std']:.4f}" if metric.get("std") is not None else ""
+        lines.append(f"  {metric['name'].upper():<9} {metric['value']:.4f}{spread}  ({p.get('features')}; "
+                     f"{p.get('reference_dataset')} {p.get('reference_split')} n={p.get('reference_count')}; "
+                     f"{p.get('num_fakes')} fakes; seed {p.get('seed')})")
+    lines.append(f"card: model_cards/{entry.name}.md in the repository")
+    print("\n".join(lines))
     return 0
 
 
@@ -196,7 +254,12 @@ def run_publish(args: argparse.Namespace) -> int:
 
     from ganzoo.zoo import export_run, publish
 
-    card_info = {"dataset": args.dataset} if args.dataset else {}
+    from ganzoo.zoo.load import HUB_REPO_PATTERN
+
+    if not HUB_REPO_PATTERN.match(args.repo_id):
+        raise ValueError(f"--repo-id {args.repo_id!r} is not a Hub repository id: use ORG/NAME (e.g. me/sngan-cifar10)")
+    # The card's title and usage snippet name the repository users will load, not a local folder.
+    card_info = {"name": args.repo_id, **({"dataset": args.dataset} if args.dataset else {})}
     if args.dry_run:
         folder = export_run(args.run, args.dry_run, kind=args.kind, dtype=args.dtype, card_info=card_info)
         print(f"wrote {folder} (dry run: nothing uploaded)")

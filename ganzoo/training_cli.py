@@ -8,25 +8,31 @@ datamodule and Trainer can be overridden from the command line. Training length 
 from __future__ import annotations
 
 import csv
+import logging
 import sys
+import warnings
 from pathlib import Path
 from typing import Sequence
 
 from lightning.pytorch import LightningDataModule
+from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
+from ganzoo.callbacks import GeneratorIterationProgressBar
 from ganzoo.gans.base import GAN
-from ganzoo.reliability import DivergenceGuard, RNGStateCheckpoint
+from ganzoo.reliability import DivergenceGuard, RNGStateCheckpoint, SaveOnInterrupt
 
 
 class GanzooCLI(LightningCLI):
     def add_arguments_to_parser(self, parser) -> None:
         # Always installed, whatever a recipe's trainer.callbacks say (docs/reliability.md):
-        # stop on NaN/inf losses (tune with --divergence_guard.max_grad_norm 1000 ...) and keep the
-        # global RNG streams in checkpoints so a resumed run continues them exactly.
+        # stop on NaN/inf losses (tune with --divergence_guard.max_grad_norm 1000 ...), keep the
+        # global RNG streams in checkpoints so a resumed run continues them exactly, save on Ctrl-C.
         parser.add_lightning_class_args(DivergenceGuard, "divergence_guard")
         parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
+        # Ctrl-C (or any exception) before the first periodic checkpoint must not lose the run.
+        parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
         # Defaults every recipe gets unless it says otherwise. AtomicCheckpointIO: a kill during a
         # save leaves the previous checkpoint intact, and checkpoints are read with weights_only=True.
         parser.set_defaults(
@@ -37,6 +43,9 @@ class GanzooCLI(LightningCLI):
                      "init_args": {"every_n_generator_iterations": 1000}},
                 ],
                 "trainer.plugins": [{"class_path": "ganzoo.reliability.AtomicCheckpointIO"}],
+                # Lightning's summary shows "FLOPs 0" for GANs (no example input); the parameter counts
+                # are printed at the start of fit instead (GAN.on_fit_start).
+                "trainer.enable_model_summary": False,
             }
         )
 
@@ -67,6 +76,7 @@ class GanzooCLI(LightningCLI):
         print(f"resuming from {checkpoint}")
 
     def before_fit(self) -> None:
+        _use_generator_iteration_progress_bar(self.trainer)
         config = self.config_init[self.subcommand]
         if config.get("ckpt_path") == "last":  # no logger settings in the config: the Trainer's logger
             logger = self.trainer.logger
@@ -75,6 +85,25 @@ class GanzooCLI(LightningCLI):
             print(f"resuming from {config['ckpt_path']}")
         if getattr(self, "_resume_folder", None) is not None:
             _keep_metrics_log(self.trainer.logger, self._resume_folder / "metrics.csv")
+
+
+def _use_generator_iteration_progress_bar(trainer) -> None:
+    """Swap Lightning's default per-epoch bar (when it is the one in use) for one counting G iterations."""
+    for index, callback in enumerate(trainer.callbacks):
+        if type(callback) in (TQDMProgressBar, RichProgressBar):
+            trainer.callbacks[index] = GeneratorIterationProgressBar()
+
+
+class _DropLightningTips(logging.Filter):
+    """Lightning advertises other products ("Tip: ... try installing litlogger") on every fit."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Tip:" not in str(record.getMessage())
+
+
+logging.getLogger("lightning.pytorch.utilities.rank_zero").addFilter(_DropLightningTips())
+# torch's _pytree deprecation, raised inside Lightning's own code on every fit: nothing a user can act on.
+warnings.filterwarnings("ignore", message=r".*isinstance\(treespec, LeafSpec\)")
 
 
 def _newest_last_checkpoint(root: Path) -> Path:

@@ -27,6 +27,40 @@ from ganzoo.zoo.serialization import read_config, sha256_of  # noqa: E402
 METRICS_FILE = ROOT / "model_cards" / "metrics.json"
 NUM_FAKES = 10_000
 
+FASHION_MNIST = "Fashion-MNIST (train split, 60,000 images; Debian package dataset-fashion-mnist)"
+NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
+                     "note": "no paper reports Fashion-MNIST numbers for this variant; compare with the calibration "
+                             "in docs/metrics.md"}]
+
+
+def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
+                        precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True,
+                        hardware: str = "2-core AMD EPYC CPU, one thread (two or three runs shared the cores)") -> dict:
+    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
+    name = f"{variant}-fashion-mnist"
+    return {
+        "variant": variant,
+        "features": "fashion-mnist", "dataset": FASHION_MNIST, "dataset_id": "fashion_mnist",
+        "description": description + " Bundled with the package as a full GAN (generator, EMA generator and "
+                                     "discriminator, fp16), so it can be sampled offline and fine-tuned.",
+        "recipe": f"recipes/{recipe}.yaml",
+        "run": f"docs/runs/{name}.metrics.csv",
+        "training": {
+            "recipe overrides": f"none (ganzoo fit --config recipes/{recipe}.yaml)",
+            "hardware": f"{hardware}, {minutes}",
+            "batch size": batch_size,
+            "optimizer": optimizer,
+            "precision": precision,
+        },
+        "paper": NO_FASHION_PAPER,
+        "sample_grid": f"figures/{name}.png",
+        "training_curve": f"figures/{name}-curve.png" if curve else None,
+    }
+
+
+# Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
+MINUTES = {"vanilla": "TBD", "wgan": "TBD", "wgan_gp": "TBD", "sngan": "TBD", "rasgan": "TBD", "progan": "TBD"}
+
 MODELS = {
     "dcgan-fashion-mnist": {
         "variant": "dcgan",
@@ -49,6 +83,41 @@ MODELS = {
         "paper": [{"source": "Radford et al. 2015", "dataset": "-", "metric": "-", "value": "-",
                    "note": "the paper reports no Fashion-MNIST numbers; compare with the calibration in docs/metrics.md"}],
         "sample_grid": "figures/dcgan-fashion-mnist.png",
+    },
+    "vanilla-fashion-mnist": fashion_mnist_model(
+        "vanilla", "vanilla_fashion_mnist",
+        "The original GAN (Goodfellow et al. 2014) with the non-saturating generator loss and the paper's "
+        "fully connected networks (2 hidden layers of 256), on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
+        "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999", MINUTES["vanilla"]),
+    "wgan-fashion-mnist": fashion_mnist_model(
+        "wgan", "wgan_fashion_mnist",
+        "WGAN with weight clipping (Arjovsky et al. 2017) on the DCGAN networks, on Fashion-MNIST at 28x28, "
+        "trained on a 2-core CPU with the paper's RMSProp settings.",
+        "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999", MINUTES["wgan"]),
+    "wgan-gp-fashion-mnist": fashion_mnist_model(
+        "wgan-gp", "wgan_gp_fashion_mnist",
+        "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
+        "at 28x28, trained on a 2-core CPU with the paper's settings.",
+        "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, EMA 0.999",
+        MINUTES["wgan_gp"]),
+    "sngan-fashion-mnist": fashion_mnist_model(
+        "sngan", "sngan_fashion_mnist",
+        "SN-GAN (Miyato et al. 2018): hinge loss and spectral normalisation in every discriminator layer, on the "
+        "DCGAN networks, on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
+        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"]),
+    "rasgan-fashion-mnist": fashion_mnist_model(
+        "rasgan", "rasgan_fashion_mnist",
+        "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks (no BatchNorm in D), "
+        "on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
+        "Adam 2e-4, betas (0.5, 0.999), RaSGAN loss, 1 D step per G step, EMA 0.999", MINUTES["rasgan"]),
+    "progan-fashion-mnist": {
+        **fashion_mnist_model(
+            "progan", "progan_fashion_mnist",
+            "Progressive growing (Karras et al. 2018) from 4x4 to 32x32 on Fashion-MNIST padded to 32x32 "
+            "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
+            "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
+            "EMA 0.999, optimizer state reset per phase", MINUTES["progan"], batch_size=32),
+        "stage_grids": "figures/progan-fashion-mnist-stages.png",
     },
     "sngan-cifar10": {
         "variant": "sngan",
@@ -77,6 +146,11 @@ MODELS = {
         "sample_grid": "figures/sngan-cifar10.png",
     },
 }
+
+
+CURVE_NOTE = ("Measured during training by the evaluation callback (EMA generator, 10k fakes against the 60k "
+              "train images, in-domain features, seed 0: the same protocol as the table below). A curve still "
+              "falling at the end says more training would help.")
 
 
 def generator_iterations(run_csv: Path) -> int:
@@ -135,11 +209,48 @@ def main() -> None:
             "dataset_id": spec["dataset_id"], "generator": config["generator"],
             "discriminator": config.get("discriminator"), "num_params_generator": entry["num_params_generator"],
             "metrics": entry["metrics"], "sample_grid": spec["sample_grid"],
+            "training_curve": spec.get("training_curve"), "training_curve_note": CURVE_NOTE,
+            "stage_grids": spec.get("stage_grids"),
         })
         (ROOT / "model_cards" / f"{name}.md").write_text(card)
         print(f"wrote model_cards/{name}.md")
     REGISTRY_PATH.write_text(json.dumps(registry, indent=2) + "\n")
     print(f"wrote {REGISTRY_PATH.relative_to(ROOT)}")
+    update_readme(registry)
+
+
+README = ROOT / "README.md"
+TABLE_START, TABLE_END = "<!-- zoo-table:start (scripts/build_zoo.py writes this) -->", "<!-- zoo-table:end -->"
+
+
+def readme_table(registry: dict) -> str:
+    """The README's results table and sample grids, from the registry just written."""
+    rows = ["| model | data | G iterations | training | FID | KID | IS | precision | recall |",
+            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for name, entry in registry.items():
+        values = {m["name"]: m["value"] for m in entry["metrics"]}
+        training = entry["training"]
+        data = "CIFAR-10 (JPEG q75)" if "CIFAR" in entry["dataset"] else entry["dataset"].split(" (")[0]
+        cells = [f"{values[k]:.4f}" if k == "kid" else f"{values[k]:.2f}" if k in values else "-"
+                 for k in ("fid", "kid", "is", "precision", "recall")]
+        rows.append(f"| `{name}` | {data} | {training['generator_iterations']:,} | {training['hardware']} | "
+                    + " | ".join(cells) + " |")
+    grids = list(registry)
+    header = "| " + " | ".join(f"`{name}`" for name in grids) + " |"
+    rule = "| " + " | ".join("---" for _ in grids) + " |"
+    images = "| " + " | ".join(f"![{name}]({registry[name]['sample_grid']})" for name in grids) + " |"
+    return "\n".join(rows) + "\n\n" + "\n".join([header, rule, images])
+
+
+def update_readme(registry: dict) -> None:
+    text = README.read_text()
+    if TABLE_START not in text or TABLE_END not in text:
+        print("README has no zoo-table markers: table not written")
+        return
+    before, rest = text.split(TABLE_START, 1)
+    after = rest.split(TABLE_END, 1)[1]
+    README.write_text(f"{before}{TABLE_START}\n{readme_table(registry)}\n{TABLE_END}{after}")
+    print("wrote the README's results table")
 
 
 def _registry_metric(metric: dict) -> dict:

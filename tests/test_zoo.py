@@ -207,3 +207,130 @@ def test_registry_json_with_a_traversal_name_is_refused(tmp_path, monkeypatch):
             registry_module.registry()
     finally:
         registry_module.registry.cache_clear()
+
+
+# ---------------------------------------------------------------- hostile files (issue 16)
+MLP_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 8, "n_layers": 2}}
+MLP_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 2, "hidden_dim": 8, "n_layers": 2}}
+serialization = importlib.import_module("ganzoo.zoo.serialization")
+
+
+def mlp_gan_folder(path):
+    from ganzoo.gans import GAN
+
+    torch.manual_seed(0)
+    return save_gan(GAN(generator=MLP_G, discriminator=MLP_D, sample_every_n_iterations=0), path)
+
+
+def edit_config(folder, edit):
+    config_path = folder / "config.json"
+    config = json.loads(config_path.read_text())
+    edit(config)
+    config_path.write_text(json.dumps(config))
+
+
+def assert_one_line(error_info, *fragments):
+    message = str(error_info.value)
+    assert "\n" not in message and len(message) < 600, message
+    for fragment in fragments:
+        assert fragment in message, (fragment, message)
+
+
+def test_bundled_model_load_writes_nothing_and_follows_no_planted_symlink(tmp_path, monkeypatch):
+    # The bundled config used to be copied to <shared tmp>/ganzoo-bundled/<name>/config.json, through
+    # whatever symlink another user had planted there. Plant one wherever a cache could be.
+    name = "sngan-cifar10"
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path / "shared-tmp"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    outside = tmp_path / "victim.txt"
+    outside.write_text("precious")
+    for planted in (tmp_path / "shared-tmp" / "ganzoo-bundled" / name / "config.json",
+                    tmp_path / "cache" / "ganzoo" / "bundled" / name / "config.json"):
+        planted.parent.mkdir(parents=True)
+        planted.symlink_to(outside)
+    before = sorted(p for p in tmp_path.rglob("*"))
+    generator = ganzoo.load(name)
+    assert generator.sample(2, seed=0).shape == (2, 3, 32, 32)
+    assert outside.read_text() == "precious"
+    assert sorted(p for p in tmp_path.rglob("*")) == before  # loading writes no file at all
+
+
+def test_every_network_class_is_sized_exactly_on_the_meta_device():
+    from ganzoo.nn.base import NETWORKS, build_network, check_network_size
+
+    for name in NETWORKS:
+        meta, real = check_network_size(name), build_network(name)
+        assert all(p.is_meta for p in meta.parameters()), name
+        for tensors in ("parameters", "buffers"):
+            assert [t.shape for t in getattr(meta, tensors)()] == [t.shape for t in getattr(real, tensors)()], name
+
+
+def _never_built(*args, **kwargs):
+    raise AssertionError("the network was built before its size was checked")
+
+
+@pytest.mark.parametrize("kind, edit, fragments", [
+    ("generator", lambda c: c["generator"]["kwargs"].update(hidden_dim=10**6), ["1,000,006,000,002 parameters"]),
+    ("gan", lambda c: c["generator"]["kwargs"].update(hidden_dim=10**6), ["1,000,006,000,002 parameters"]),
+    ("gan", lambda c: c["discriminator"]["kwargs"].update(n_layers=10**7), ["more than 10,000", "tensors"]),
+    ("generator", lambda c: c["generator"]["kwargs"].update(latent_dim=10**9), ["parameters", "over the limit"]),
+    ("gan", lambda c: c["hparams"].update(num_sample_images=10**9), ["num_sample_images=1000000000"]),
+], ids=["generator-hidden", "gan-hidden", "layer-count", "latent-size", "sample-images"])
+def test_oversized_configs_are_refused_before_anything_is_allocated(tmp_path, monkeypatch, kind, edit, fragments):
+    folder = mlp_gan_folder(tmp_path / "m") if kind == "gan" else save_generator(
+        MLPGenerator(**MLP_G["kwargs"]), tmp_path / "m")
+    edit_config(folder, edit)
+    monkeypatch.setattr(serialization, "build_network", _never_built)
+    monkeypatch.setattr("ganzoo.gans.base.build_network", _never_built)
+    with pytest.raises(WeightsError) as error:
+        load_gan_from_folder(folder) if kind == "gan" else ganzoo.load(str(folder))
+    assert_one_line(error, "config.json", *fragments)
+
+
+@pytest.mark.parametrize("content, fragment", [
+    (b"[1, 2]", "holds a JSON list"),
+    (b'"a string"', "holds a JSON str"),
+    (b"[" * 10_000 + b"]" * 10_000, "nested too deeply"),
+    (b"{\"kind\": \"gan\xff\"}", "not valid JSON"),
+], ids=["list", "string", "nested-10000", "not-utf8"])
+def test_config_json_that_is_not_an_object_gives_one_line(tmp_path, content, fragment):
+    folder = save_generator(MLPGenerator(**MLP_G["kwargs"]), tmp_path / "g")
+    (folder / "config.json").write_bytes(content)
+    with pytest.raises(WeightsError) as error:
+        ganzoo.load(str(folder))
+    assert_one_line(error, "config.json", fragment)
+
+
+@pytest.mark.parametrize("value", ["abc", -1, 10**30, 1.5, True], ids=["string", "negative", "huge", "float", "bool"])
+def test_bad_training_counters_in_config_json_are_refused(tmp_path, value):
+    folder = mlp_gan_folder(tmp_path / "gan")
+    edit_config(folder, lambda c: c.update(generator_iterations=value))
+    with pytest.raises(WeightsError) as error:
+        load_gan_from_folder(folder)
+    assert_one_line(error, "config.json", "'generator_iterations' must be an integer")
+
+
+def test_overlong_model_name_is_refused_briefly_and_typos_still_get_suggestions():
+    with pytest.raises(UnknownModelError) as error:
+        ganzoo.load("a" * 5000)
+    assert_one_line(error, "5,000 characters", "too long")
+    with pytest.raises(UnknownModelError, match="Did you mean: dcgan-fashion-mnist"):
+        ganzoo.load("dcgan-fashion-mnst")
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf")], ids=["nan", "inf"])
+def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path, bad):
+    folder = save_generator(MLPGenerator(**MLP_G["kwargs"]), tmp_path / "g")
+    state = serialization.read_weights(folder / "model.safetensors")
+    state["net.2.weight"][0, 0] = bad
+    save_file(state, str(folder / "model.safetensors"))
+    with pytest.raises(WeightsError) as error:
+        ganzoo.load(str(folder))
+    assert_one_line(error, "'net.2.weight'", "NaN/inf")
+    gan_folder = mlp_gan_folder(tmp_path / "gan")
+    state = serialization.read_weights(gan_folder / "model.safetensors")
+    state["discriminator.net.0.bias"].fill_(bad)
+    save_file(state, str(gan_folder / "model.safetensors"))
+    with pytest.raises(WeightsError) as error:
+        load_gan_from_folder(gan_folder)
+    assert_one_line(error, "[discriminator]", "'net.0.bias'", "8 NaN/inf values")

@@ -2,11 +2,13 @@
 
 Read this file top to bottom to know how every model in the zoo is trained.
 
-One call of ``training_step`` = one discriminator (critic) update on one real batch.
-After every ``n_critic`` discriminator updates comes one generator update. Training
-length is counted in *generator iterations* (what papers count), kept in the
-checkpointed buffer ``generator_iterations``; Lightning's ``trainer.global_step``
-counts every optimizer step (D and G together) and is not used for schedules.
+One call of ``training_step`` = one generator iteration: it takes ``n_critic`` real
+batches from the dataloader, makes one discriminator (critic) update on each, then one
+generator update. (Lightning's per-batch machinery, about 2 ms, is paid once per
+iteration instead of n_critic + 1 times.) Training length is counted in *generator
+iterations* (what papers count), kept in the checkpointed buffer ``generator_iterations``;
+Lightning's ``trainer.global_step`` counts every optimizer step (D and G together) and is
+not used for schedules.
 
 Variants (``dcgan.py``, ``wgan_gp.py``, ...) are presets of this class: they choose
 networks, loss, regularizers and optimizer defaults and override nothing else.
@@ -15,6 +17,7 @@ Progressive growing adds behaviour through the small hooks marked "hook".
 from __future__ import annotations
 
 import math
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Optional
@@ -28,6 +31,11 @@ from ganzoo import regularizers
 from ganzoo.losses import get_loss
 from ganzoo.nn.base import Discriminator, Generator, build_network
 from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
+
+# training_step takes Lightning's ``dataloader_iter`` (n_critic batches per step); Lightning calls the
+# signature experimental on every fit. It is the documented way for a step to consume several batches.
+warnings.filterwarnings("ignore", message="Found `dataloader_iter` argument")
+warnings.filterwarnings("ignore", message="You are using the `dataloader_iter` step flavor")
 
 OPTIMIZERS = ("adam", "rmsprop", "sgd")
 LR_SCHEDULES = ("constant", "linear")
@@ -192,26 +200,41 @@ class GAN(L.LightningModule):
             self._networks_compiled = True
 
     # ------------------------------------------------------------------ the loop
-    def training_step(self, batch: Any, batch_idx: int) -> None:
+    def training_step(self, dataloader_iter: Iterator) -> None:
+        """One generator iteration: ``n_critic`` D updates, each on its own real batch, then one G update."""
+        reals = self.next_real_batches(dataloader_iter)
         d_opt, g_opt = self.optimizers()
-        real = self.prepare_real(_real_images(batch))
-        if self._channels_last and real.ndim == 4:
-            real = real.contiguous(memory_format=torch.channels_last)
-
         self.watched_terms = {}
-        d_logs = self.discriminator_step(real, d_opt)
-        self._count(self.discriminator_steps_t, "_discriminator_steps")
+        for real in reals:
+            d_logs = self.discriminator_step(real, d_opt)
+            self._count(self.discriminator_steps_t, "_discriminator_steps")
 
-        if self.discriminator_steps % self.hparams.n_critic == 0:
-            self._last_g_logs = self.generator_step(real, g_opt)
-            self._count(self.generator_iterations_t, "_generator_iterations")
-            if self.generator_ema is not None:
-                self.generator_ema.update_parameters(self.generator)
-            self._step_lr_schedules()
-            self.after_generator_step()
-            self._maybe_log_samples()
-            self._maybe_stop()
+        self._last_g_logs = self.generator_step(reals[-1], g_opt)
+        self._count(self.generator_iterations_t, "_generator_iterations")
+        if self.generator_ema is not None:
+            self.generator_ema.update_parameters(self.generator)
+        self._step_lr_schedules()
+        self.after_generator_step()
+        self._maybe_log_samples()
+        self._maybe_stop()
         self._maybe_log_scalars(d_logs)
+
+    def next_real_batches(self, dataloader_iter: Iterator) -> list[Tensor]:
+        """The iteration's ``n_critic`` real batches, on this module's device.
+
+        All are fetched before any update: when the epoch runs out part-way, the StopIteration
+        ends it with no update made (like ``drop_last``), and the next epoch starts a fresh
+        iteration. With ``dataloader_iter`` Lightning leaves the device transfer to the step.
+        """
+        reals = []
+        for _ in range(self.hparams.n_critic):
+            batch, _, _ = next(dataloader_iter)
+            batch = self.trainer.strategy.batch_to_device(self.trainer.precision_plugin.convert_input(batch))
+            real = self.prepare_real(_real_images(batch))
+            if self._channels_last and real.ndim == 4:
+                real = real.contiguous(memory_format=torch.channels_last)
+            reals.append(real)
+        return reals
 
     def discriminator_step(self, real: Tensor, d_opt) -> dict[str, Tensor]:
         """One D update: loss on real vs detached fakes, plus the configured penalties."""
@@ -330,6 +353,14 @@ class GAN(L.LightningModule):
 
         variant = variant_name(type(self)) if type(self) in VARIANTS.values() else None  # user subclasses: None
         checkpoint["ganzoo"] = {"variant": variant, "generator_iterations": self.generator_iterations}
+
+    def on_fit_start(self) -> None:
+        if self._trainer is not None and self.trainer.is_global_zero:  # the short form of a model summary
+            count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+            print(f"{type(self).__name__}: G {type(self.generator).__name__} {count(self.generator):,} parameters, "
+                  f"D {type(self.discriminator).__name__} {count(self.discriminator):,} parameters, "
+                  f"n_critic {self.hparams.n_critic}, {self.hparams.max_generator_iterations or 'unbounded'} "
+                  "generator iterations")
 
     def on_load_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Remembered so that on_train_start can apply what the resume command changed.
@@ -461,8 +492,9 @@ class GAN(L.LightningModule):
         if trainer is None or not trainer._logger_connector.should_update_logs:
             return
         scalars = {name: value.mean() for name, value in {**d_logs, **getattr(self, "_last_g_logs", {})}.items()}
-        self.log_dict(scalars)
-        self.log("g_iter", float(self.generator_iterations), prog_bar=True)
+        # batch_size: with dataloader_iter Lightning cannot infer it; values are per step, never averaged.
+        self.log_dict(scalars, batch_size=1)
+        self.log("g_iter", float(self.generator_iterations), prog_bar=True, batch_size=1)
 
     def _maybe_stop(self) -> None:
         limit = self.hparams.max_generator_iterations

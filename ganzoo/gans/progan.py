@@ -287,7 +287,7 @@ class ProGAN(GAN):
         self._apply_stage(after)
         self.log_dict(
             {"progan/level": float(after.level), "progan/alpha": after.alpha, "progan/kimg": shown / 1000.0},
-            prog_bar=False,
+            prog_bar=False, batch_size=1,
         )
         limit = self.hparams.max_images_shown
         if limit is not None and shown >= limit and self._trainer is not None:

@@ -104,7 +104,8 @@ class EvaluationCallback(L.Callback):
             values = self._evaluate_toy(pl_module) if self.toy else self._evaluate_images(pl_module)
         for name, value in values.items():
             if math.isfinite(value):
-                pl_module.log(f"eval/{name}", float(value), on_step=True, on_epoch=False, sync_dist=False)
+                pl_module.log(f"eval/{name}", float(value), on_step=True, on_epoch=False, sync_dist=False,
+                              batch_size=1)
         if self.monitor_best:
             self._maybe_save_best(trainer, iteration, values)
         return values

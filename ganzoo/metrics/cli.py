@@ -13,6 +13,7 @@ import argparse
 import json
 from typing import Any, Callable, Optional
 
+from ganzoo.devices import check_device
 from ganzoo.metrics.extractors import EXTRACTORS, RESIZE_MODES
 from ganzoo.metrics.protocol import DEFAULT_SAMPLE_CHUNK, MetricResult
 
@@ -60,6 +61,7 @@ def _evaluate(args: argparse.Namespace, load_fn: Callable[[str], Any], model: st
     from ganzoo.metrics.suite import parse_metrics
 
     metrics = parse_metrics(args.metrics)  # fail on a typo before loading anything
+    check_device(args.device)
     generator = load_fn(model)
     options = {} if args.kid_subset_size is None else {"kid_subset_size": args.kid_subset_size}
     return evaluate_generator(

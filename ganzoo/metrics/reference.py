@@ -13,6 +13,7 @@ sorted by class, so a prefix would miss classes.
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -48,8 +49,9 @@ def cache_metadata(reference: Reference, variant: str, count: int, extractor: Fe
 def cache_file_name(metadata: dict[str, str]) -> str:
     sha = metadata["features_sha256"][:12] if metadata["features_sha256"] != "None" else "nosha"
     resize = metadata["resize"].replace(" ", "-").replace("/", "-")
+    features = re.sub(r"[^A-Za-z0-9.-]+", "-", metadata["features"]).strip("-")  # names may hold spaces, commas
     return (f"{metadata['dataset']}-{metadata['variant']}_{metadata['split']}_n{metadata['count']}_"
-            f"{metadata['features']}-{sha}_resize-{resize}_q-{metadata['quantize']}.safetensors")
+            f"{features}-{sha}_resize-{resize}_q-{metadata['quantize']}.safetensors")
 
 
 def select_subset(num_images: int, count: Optional[int]) -> Tensor:

@@ -86,8 +86,8 @@ class MetricSuite:
                  device: Optional[str | torch.device] = None) -> None:
         self.extractor = extractor
         self.metrics = parse_metrics(metrics)
-        if "is" in self.metrics and extractor.num_classes is None:
-            raise ValueError(f"IS needs class logits, which the {extractor.name} extractor does not give")
+        if "is" in self.metrics:
+            extractor.require_logits()  # one line: why IS is unavailable with these weights, and the fix
         self.device = torch.device(device) if device is not None else _module_device(extractor)
         self.kid_subsets, self.kid_subset_size = int(kid_subsets), kid_subset_size
         self.is_splits, self.pr_k, self.seed = int(is_splits), int(pr_k), int(seed)

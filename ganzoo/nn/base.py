@@ -8,6 +8,8 @@ network's config: ``network.config`` round-trips through ``build_network``.
 from __future__ import annotations
 
 import inspect
+import math
+import threading
 from typing import Any, Sequence
 
 import torch
@@ -15,6 +17,16 @@ from torch import Tensor, nn
 
 # name -> class, filled by ``@register_network``; config.json stores {"name": ..., "kwargs": ...}
 NETWORKS: dict[str, type[nn.Module]] = {}
+
+# Limits for networks described by files (config.json, checkpoints), which may be hostile: a few
+# numbers in a config can ask for gigabytes. The largest zoo networks hold about 2e7 values.
+MAX_NETWORK_SIZE = 200_000_000  # parameter + buffer values: 800 MB in float32
+MAX_NETWORK_TENSORS = 10_000  # parameter + buffer tensors: bounds construction time (layer counts)
+MAX_SAMPLE_SIZE = 2**26  # values in one generated / discriminated sample: 3 x 4096 x 4096 fits
+
+
+class NetworkTooLargeError(ValueError):
+    """A network config whose sizes exceed ``MAX_NETWORK_SIZE`` / ``MAX_NETWORK_TENSORS``."""
 
 
 def register_network(cls: type[nn.Module]) -> type[nn.Module]:
@@ -42,6 +54,71 @@ def build_network(name: str, kwargs: dict[str, Any] | None = None, **more_kwargs
         hint = f" Did you mean {', '.join(close)}?" if close else ""
         raise ValueError(f"unknown network {name!r}.{hint} Known: {', '.join(sorted(NETWORKS))}")
     return NETWORKS[name](**kwargs)
+
+
+def check_network_size(name: str, kwargs: dict[str, Any] | None = None, *, limit: int = MAX_NETWORK_SIZE,
+                       max_tensors: int = MAX_NETWORK_TENSORS) -> nn.Module:
+    """Refuse a config whose network would be too large, before allocating any of it.
+
+    The network is built on the ``meta`` device (shapes only, no memory), so the count is exact
+    for every network class. Construction is aborted after ``max_tensors`` tensors: a layer count
+    of 10**7 would otherwise take minutes even on ``meta``. Returns the meta network (its
+    attributes, e.g. ``latent_dim``, are readable; its tensors hold no data). Raises
+    :class:`NetworkTooLargeError`, or what the constructor raises for a bad config.
+    """
+    counter = _TensorCounter(max_tensors)
+    with counter, torch.device("meta"):
+        try:
+            network = build_network(name, **(kwargs or {}))
+        except _TooManyTensors:
+            raise NetworkTooLargeError(
+                f"{name} with these settings would have more than {max_tensors:,} parameter/buffer tensors "
+                f"(limit ganzoo.nn.base.MAX_NETWORK_TENSORS); check its layer counts"
+            ) from None
+    parameters = sum(p.numel() for p in network.parameters())
+    buffers = sum(b.numel() for b in network.buffers())
+    if parameters + buffers > limit:
+        raise NetworkTooLargeError(
+            f"{name} with these settings would have {parameters:,} parameters and {buffers:,} buffer values, "
+            f"over the limit of {limit:,} (ganzoo.nn.base.MAX_NETWORK_SIZE); check its widths, resolution "
+            "and latent size"
+        )
+    shape = getattr(network, "output_shape", None) or getattr(network, "input_shape", None) or ()
+    if math.prod(shape) > MAX_SAMPLE_SIZE:
+        raise NetworkTooLargeError(
+            f"{name} with these settings works on samples of shape {tuple(shape)} ({math.prod(shape):,} values), "
+            f"over the limit of {MAX_SAMPLE_SIZE:,} per sample (ganzoo.nn.base.MAX_SAMPLE_SIZE); check its resolution"
+        )
+    return network
+
+
+class _TooManyTensors(Exception):
+    pass
+
+
+class _TensorCounter:
+    """Counts parameters and buffers registered by this thread (global torch hooks) while active."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit, self.count, self.thread = limit, 0, threading.get_ident()
+        self._handles: list[Any] = []
+
+    def _hook(self, module, name, tensor):
+        if tensor is not None and threading.get_ident() == self.thread:
+            self.count += 1
+            if self.count > self.limit:
+                raise _TooManyTensors
+
+    def __enter__(self) -> "_TensorCounter":
+        from torch.nn.modules import module as module_hooks
+
+        self._handles = [module_hooks.register_module_parameter_registration_hook(self._hook),
+                         module_hooks.register_module_buffer_registration_hook(self._hook)]
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for handle in self._handles:
+            handle.remove()
 
 
 class ConfigMixin:

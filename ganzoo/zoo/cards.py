@@ -55,7 +55,9 @@ def _body_fields(info: dict[str, Any]) -> dict[str, str]:
         "training": "\n".join(f"- **{k.replace('_', ' ')}:** {v}" for k, v in training.items()) or "- not recorded",
         "metrics": _metrics_table(info.get("metrics", [])),
         "paper": _paper_table(info.get("paper", [])),
-        "samples": f"![samples]({info['sample_grid']})" if info.get("sample_grid") else "(no sample grid recorded)",
+        "samples": (f"![samples]({info['sample_grid']})" if info.get("sample_grid") else "(no sample grid recorded)")
+        + (f"\n\nOne grid per stage of progressive growing (fixed latents; each stage at its own resolution):\n\n"
+           f"![grids per stage]({info['stage_grids']})" if info.get("stage_grids") else ""),
         "curve": _training_curve(info),
         "usage": _usage(info["name"]),
         "limitations": info.get("limitations", _DEFAULT_LIMITATIONS),

@@ -3,13 +3,11 @@
 Lookup order for a registry name: weights bundled inside the package -> the local
 Hugging Face cache -> ``hf_hub_download`` at the entry's pinned revision. Every file
 from the registry is checked against its pinned sha256 before it is read, and only
-safetensors are read (no pickles).
+safetensors are read (no pickles). Loading never writes a file.
 """
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Optional
 
@@ -23,7 +21,8 @@ from ganzoo.zoo.serialization import (
     load_generator_from_folder,
 )
 
-HUB_REPO_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
+# The Hub's own limits: a namespace and a repo name of at most 96 characters each.
+HUB_REPO_PATTERN = re.compile(r"^[A-Za-z0-9][\w.-]{0,95}/[\w.-]{1,96}$")
 
 
 class ModelNotAvailableError(RuntimeError):
@@ -42,65 +41,74 @@ def load(name_or_path: str, *, ema: bool = True, device: Optional[str | torch.de
         device: where to put it (default: CPU).
         revision: Hub revision (overrides the registry's pinned one).
     """
-    folder, weights, sha256 = _resolve(name_or_path, revision)
-    generator = load_generator_from_folder(folder, ema=ema, sha256=sha256, weights_path=weights)
+    folder, config, weights, sha256 = _resolve(name_or_path, revision)
+    generator = load_generator_from_folder(folder, ema=ema, sha256=sha256, weights_path=weights, config_path=config)
     return generator.to(device or "cpu")
 
 
 def load_gan(name_or_path: str, *, revision: Optional[str] = None):
     """The full GAN LightningModule (G, EMA G, D, hyper-parameters) for fine-tuning."""
-    folder, weights, sha256 = _resolve(name_or_path, revision)
-    return load_gan_from_folder(folder, sha256=sha256, weights_path=weights)
+    folder, config, weights, sha256 = _resolve(name_or_path, revision)
+    return load_gan_from_folder(folder, sha256=sha256, weights_path=weights, config_path=config)
 
 
-def _resolve(name_or_path: str, revision: Optional[str]) -> tuple[Path, Path, Optional[str]]:
-    """-> (folder holding config.json, weights file, expected sha256 or None)."""
+def _resolve(name_or_path: str, revision: Optional[str]) -> tuple[Path, Path, Path, Optional[str]]:
+    """-> (folder, its config.json, weights file, expected sha256 or None)."""
     if not isinstance(name_or_path, (str, Path)) or not str(name_or_path):
         raise ValueError(f"expected a model name, folder or repo id, got {name_or_path!r}")
     path = Path(name_or_path)
-    if path.is_dir():
+    is_dir, exists = _stat(path)
+    if is_dir:
         if not (path / CONFIG_NAME).is_file():
             raise FileNotFoundError(f"{path} is a folder but has no {CONFIG_NAME}: not a ganzoo pretrained folder")
-        return path, path / WEIGHTS_NAME, None
+        return path, path / CONFIG_NAME, path / WEIGHTS_NAME, None
     name = str(name_or_path)
     if name in registry():
         return _resolve_entry(get_entry(name), revision)
-    if HUB_REPO_PATTERN.match(name) and not path.exists():
+    if HUB_REPO_PATTERN.match(name) and not exists:
         folder = _download(name, revision or "main", sha256=None)
-        return folder, folder / WEIGHTS_NAME, None
+        return folder, folder / CONFIG_NAME, folder / WEIGHTS_NAME, None
     raise UnknownModelError(name, list(registry()))
 
 
-def _resolve_entry(entry: ModelEntry, revision: Optional[str]) -> tuple[Path, Path, Optional[str]]:
+def _stat(path: Path) -> tuple[bool, bool]:
+    """(is a folder, exists); a string that cannot be a path (too long, NUL byte) is neither."""
+    try:
+        return path.is_dir(), path.exists()
+    except (OSError, ValueError):
+        return False, False
+
+
+def _resolve_entry(entry: ModelEntry, revision: Optional[str]) -> tuple[Path, Path, Path, Optional[str]]:
     if entry.bundled and entry.bundled_weights.exists() and revision is None:
-        # Bundled files are named after the model; present them as a folder.
-        return _bundled_folder(entry), entry.bundled_weights, entry.sha256
+        # Bundled files are named after the model and read where they are: nothing is copied
+        # (a copy in a shared temporary folder could be redirected by another user's symlink).
+        return entry.bundled_weights.parent, entry.bundled_config, entry.bundled_weights, entry.sha256
     if entry.hf_repo_id is None:
         raise ModelNotAvailableError(
             f"{entry.name}: its weights are neither bundled in this installation nor published on the Hub. "
             "Reinstall ganzoo (pip install --force-reinstall ganzoo) to restore bundled weights."
         )
     folder = _download(entry.hf_repo_id, revision or entry.revision or "main", sha256=entry.sha256)
-    return folder, folder / WEIGHTS_NAME, entry.sha256
-
-
-def _bundled_folder(entry: ModelEntry) -> Path:
-    folder = Path(tempfile.gettempdir()) / "ganzoo-bundled" / entry.name
-    folder.mkdir(parents=True, exist_ok=True)
-    config = folder / CONFIG_NAME
-    if not config.exists() or config.read_bytes() != entry.bundled_config.read_bytes():
-        shutil.copyfile(entry.bundled_config, config)
-    return folder
+    return folder, folder / CONFIG_NAME, folder / WEIGHTS_NAME, entry.sha256
 
 
 def _download(repo_id: str, revision: str, sha256: Optional[str]) -> Path:
     """Fetch config + weights through huggingface_hub (its cache first; offline-aware)."""
     from huggingface_hub import hf_hub_download
-    from huggingface_hub.errors import EntryNotFoundError, LocalEntryNotFoundError, RepositoryNotFoundError
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        HFValidationError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
 
+    # Without a network huggingface_hub retries for about 25 s before failing: look first, and use
+    # the local cache only when the Hub cannot be reached.
+    local_only = not _hub_reachable()
     try:
-        weights = Path(hf_hub_download(repo_id, WEIGHTS_NAME, revision=revision))
-        hf_hub_download(repo_id, CONFIG_NAME, revision=revision)
+        weights = Path(hf_hub_download(repo_id, WEIGHTS_NAME, revision=revision, local_files_only=local_only))
+        hf_hub_download(repo_id, CONFIG_NAME, revision=revision, local_files_only=local_only)
     except LocalEntryNotFoundError as error:
         raise ModelNotAvailableError(
             f"could not get {repo_id} (revision {revision}) from the Hugging Face Hub: the Hub is unreachable "
@@ -109,6 +117,8 @@ def _download(repo_id: str, revision: str, sha256: Optional[str]) -> Path:
             f"`huggingface-cli download {repo_id} --revision {revision}` and copy the cache here (or set "
             "HF_HUB_CACHE to it), or pass a local folder holding model.safetensors + config.json."
         ) from None
+    except HFValidationError as error:  # e.g. "a/b..c": the Hub's own rules on repo ids and revisions
+        raise ModelNotAvailableError(f"{repo_id} (revision {revision}) is not a valid Hub repo id: {error}") from None
     except (RepositoryNotFoundError, EntryNotFoundError) as error:
         raise ModelNotAvailableError(f"{repo_id} (revision {revision}) is not a ganzoo model on the Hub: {error}") from None
     except OSError as error:  # network failures surface as OSError subclasses (requests/httpx)
@@ -117,6 +127,23 @@ def _download(repo_id: str, revision: str, sha256: Optional[str]) -> Path:
             "local cache only, or pass a local folder."
         ) from None
     return weights.parent
+
+
+def _hub_reachable(timeout: float = 2.0) -> bool:
+    """False at once when HF_HUB_OFFLINE is set or the Hub's host cannot be resolved / connected to."""
+    import socket
+    from urllib.parse import urlparse
+
+    from huggingface_hub import constants
+
+    if constants.HF_HUB_OFFLINE:
+        return False
+    host = urlparse(constants.ENDPOINT).hostname or "huggingface.co"
+    try:
+        with socket.create_connection((host, 443), timeout=timeout):
+            return True
+    except OSError:
+        return False
 
 
 def _hub_cache() -> str:

@@ -5,7 +5,7 @@ from pathlib import Path
 from typing import Any, Optional
 
 from ganzoo.zoo.cards import render_model_card
-from ganzoo.zoo.serialization import save_gan, save_generator
+from ganzoo.zoo.serialization import CONFIG_NAME, build_gan, load_state_strictly, save_gan, save_generator
 
 
 def find_checkpoint(run: str | Path) -> Path:
@@ -17,24 +17,32 @@ def find_checkpoint(run: str | Path) -> Path:
         raise FileNotFoundError(f"{run} is neither a checkpoint file nor a run folder")
     candidates = sorted(run.rglob("*.ckpt"), key=lambda p: (p.name != "last.ckpt", -p.stat().st_mtime))
     if not candidates:
-        raise FileNotFoundError(f"no .ckpt file under {run}")
+        already = " (it is an exported folder already: upload it as it is)" if (run / CONFIG_NAME).is_file() else ""
+        raise FileNotFoundError(f"no .ckpt file under {run}{already}")
     return candidates[0]
 
 
 def gan_from_checkpoint(path: str | Path):
-    """Rebuild the LightningModule from a checkpoint, reading it with ``weights_only=True``."""
-    from ganzoo.gans import get_variant
-    from ganzoo.reliability import load_checkpoint_safely
+    """Rebuild the LightningModule from a checkpoint, reading it with ``weights_only=True``.
 
-    # Refuses pickled code payloads (UnsafeCheckpointError) and truncated files (CheckpointError).
+    Every fault is one line naming the file: a pickled code payload (UnsafeCheckpointError), a
+    truncated, text or .safetensors file (CheckpointError), unknown or out-of-range
+    hyper-parameters, sizes that would take gigabytes, and tensors that do not fit (WeightsError).
+    """
+    from ganzoo.reliability import CheckpointError, load_checkpoint_safely
+
     checkpoint = load_checkpoint_safely(path, map_location="cpu")
-    meta = checkpoint.get("ganzoo")
-    if not isinstance(meta, dict) or not isinstance(checkpoint.get("hyper_parameters"), dict):
-        raise ValueError(f"{path} was not written by a ganzoo GAN (no 'ganzoo' section)")
+    meta, hparams, state = (checkpoint.get(key) for key in ("ganzoo", "hyper_parameters", "state_dict"))
+    if not isinstance(meta, dict) or not isinstance(hparams, dict) or not isinstance(state, dict):
+        raise CheckpointError(
+            f"{path} was not written by a ganzoo GAN (no 'ganzoo', 'hyper_parameters' or 'state_dict' section); "
+            "pass a .ckpt written by `ganzoo fit`"
+        )
     # LightningCLI adds bookkeeping keys such as "_class_path"; they are not constructor arguments.
-    hparams = {k: v for k, v in checkpoint["hyper_parameters"].items() if not k.startswith("_")}
-    gan = get_variant(meta["variant"])(**hparams)
-    gan.load_state_dict(checkpoint["state_dict"], strict=True)
+    hparams = {k: v for k, v in hparams.items() if not (isinstance(k, str) and k.startswith("_"))}
+    generator, discriminator = hparams.pop("generator", None), hparams.pop("discriminator", None)
+    gan = build_gan(meta.get("variant"), generator, discriminator, hparams, source=str(path))
+    load_state_strictly(gan, state, f"{path} (state_dict)")
     return gan
 
 

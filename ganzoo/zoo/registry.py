@@ -69,7 +69,28 @@ class ModelEntry:
                 f"{m['name'].upper()} {m['value']:.2f} ({m.get('protocol', {}).get('features', '?')})"
                 for m in self.metrics
             ],
+            "metric_values": [{"name": m["name"], "value": m["value"],
+                               "features": m.get("protocol", {}).get("features", "?")} for m in self.metrics],
+            "data": self.dataset.split(" (")[0].split(",")[0] + (" (JPEG)" if "JPEG" in self.dataset else ""),
+            "resolution": self.resolution(),
         }
+
+    def resolution(self) -> Optional[str]:
+        """"CxHxW" of the samples, from the bundled config (None for Hub-only entries)."""
+        config_file = self.bundled_weights.with_suffix(".json")
+        if not (self.bundled and config_file.is_file()):
+            return None
+        import torch
+
+        from ganzoo.nn import build_network
+
+        spec = json.loads(config_file.read_text()).get("generator", {})
+        with torch.device("meta"):  # the shape only: no memory, no initialisation cost
+            generator = build_network(spec["name"], **spec.get("kwargs", {}))
+        shape = list(generator.output_shape)
+        if getattr(generator, "sample_crop", None):
+            shape[-2:] = [generator.sample_crop] * 2
+        return "x".join(str(side) for side in shape)
 
 
 @lru_cache(maxsize=1)
@@ -92,11 +113,20 @@ def list_models() -> list[dict[str, Any]]:
     return [entry.summary() for entry in registry().values()]
 
 
+MAX_SHOWN_NAME = 100  # longer names are cut short in messages
+
+
 class UnknownModelError(ValueError):
     def __init__(self, name: str, known: list[str]) -> None:
         close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
         hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        if len(name) > MAX_SHOWN_NAME:
+            # Echoing a 5,000-character string would bury the message.
+            shown = (f"{name[:40]!r}... ({len(name):,} characters: too long for a model name or a Hub repo id, "
+                     "and no such folder)")
+        else:
+            shown = repr(name)
         super().__init__(
-            f"unknown model {name!r}.{hint} Known models: {', '.join(sorted(known)) or '(none)'}. "
+            f"unknown model {shown}.{hint} Known models: {', '.join(sorted(known)) or '(none)'}. "
             "A local folder path or a Hugging Face repo id (org/name) also works."
         )

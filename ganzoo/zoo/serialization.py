@@ -23,13 +23,17 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ganzoo.nn.base import Discriminator, Generator, build_network
+from ganzoo.nn.base import MAX_NETWORK_SIZE, Discriminator, Generator, build_network, check_network_size
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
 CARD_NAME = "README.md"
 FORMAT_VERSION = 1
 DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+# Limits on what a (possibly hostile) config.json may ask for; real configs are a few kB.
+MAX_CONFIG_BYTES = 1 << 20
+MAX_SAMPLE_IMAGES = 10_000  # a GAN's fixed sample-grid latents (num_sample_images; 64 by default)
+MAX_COUNTER = 2**62  # training counters are int64 buffers
 
 
 class WeightsError(ValueError):
@@ -115,10 +119,14 @@ def _atomic_write(path: Path, write) -> None:
     import os
 
     tmp = path.with_name(path.name + ".tmp")
-    write(tmp)
-    with open(tmp, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)  # a failed write (disk full, Ctrl-C) leaves no half file behind
+        raise
 
 
 # ---------------------------------------------------------------------- loading
@@ -126,15 +134,38 @@ def read_config(path: str | Path) -> dict[str, Any]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no {CONFIG_NAME} at {path}")
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise WeightsError(f"{path} is {path.stat().st_size:,} bytes, over the {MAX_CONFIG_BYTES:,} a ganzoo "
+                           f"{CONFIG_NAME} may have: not a config written by ganzoo")
     try:
-        config = json.loads(path.read_text())
-    except json.JSONDecodeError as error:
+        config = json.loads(path.read_bytes())
+    except ValueError as error:  # JSONDecodeError, and UnicodeDecodeError for binary files
         raise WeightsError(f"{path} is not valid JSON: {error}") from None
-    if not isinstance(config, dict) or config.get("kind") not in ("generator", "gan"):
-        raise WeightsError(f"{path}: 'kind' must be 'generator' or 'gan', got {config.get('kind')!r}")
-    if config.get("format_version", FORMAT_VERSION) > FORMAT_VERSION:
-        raise WeightsError(f"{path} was written by a newer ganzoo (format {config['format_version']}); upgrade ganzoo")
+    except RecursionError:
+        raise WeightsError(f"{path} is nested too deeply to be a ganzoo {CONFIG_NAME}") from None
+    if not isinstance(config, dict):
+        raise WeightsError(f"{path} holds a JSON {type(config).__name__}, not an object: not a ganzoo {CONFIG_NAME}")
+    if config.get("kind") not in ("generator", "gan"):
+        raise WeightsError(f"{path}: 'kind' must be 'generator' or 'gan', got {_short(config.get('kind'))}")
+    version = config.get("format_version", FORMAT_VERSION)
+    if not _is_int(version) or version < 1:
+        raise WeightsError(f"{path}: 'format_version' must be an integer >= 1, got {_short(version)}")
+    if version > FORMAT_VERSION:
+        raise WeightsError(f"{path} was written by a newer ganzoo (format {version}); upgrade ganzoo")
     return config
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _short(value: Any, limit: int = 80) -> str:
+    """repr() for messages, cut short: a hostile config must not flood the terminal."""
+    return _clip(repr(value), limit)
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
@@ -149,18 +180,26 @@ def read_weights(path: str | Path) -> dict[str, torch.Tensor]:
 
 
 def load_generator_from_folder(folder: str | Path, *, ema: bool = True, sha256: str | None = None,
-                               weights_path: str | Path | None = None) -> Generator:
-    """Build the generator described by ``config.json`` and load its weights strictly."""
+                               weights_path: str | Path | None = None,
+                               config_path: str | Path | None = None) -> Generator:
+    """Build the generator described by ``config.json`` and load its weights strictly.
+
+    ``weights_path`` / ``config_path`` override the file names inside ``folder`` (bundled
+    weights are named after their model).
+    """
     folder = Path(folder)
-    config = read_config(folder / CONFIG_NAME)
+    config_path = Path(config_path) if config_path is not None else folder / CONFIG_NAME
+    config = read_config(config_path)
     weights_path = Path(weights_path) if weights_path is not None else folder / WEIGHTS_NAME
     verify_sha256(weights_path, sha256)
     state = read_weights(weights_path)
-    return generator_from_state(config, state, ema=ema, source=str(weights_path))
+    return generator_from_state(config, state, ema=ema, source=str(weights_path), config_source=str(config_path))
 
 
-def generator_from_state(config: dict[str, Any], state: dict[str, torch.Tensor], *, ema: bool, source: str) -> Generator:
-    generator = _build(config["generator"], Generator, source)
+def generator_from_state(config: dict[str, Any], state: dict[str, torch.Tensor], *, ema: bool, source: str,
+                         config_source: str | None = None) -> Generator:
+    """``source`` names the weights in messages, ``config_source`` the config (default: ``source``)."""
+    generator = _build(config.get("generator"), Generator, config_source or source)
     if config["kind"] == "gan":
         prefix = "generator_ema." if ema and any(k.startswith("generator_ema.") for k in state) else "generator."
         if ema and prefix == "generator.":
@@ -172,12 +211,12 @@ def generator_from_state(config: dict[str, Any], state: dict[str, torch.Tensor],
     return generator.eval()
 
 
-def load_gan_from_folder(folder: str | Path, *, sha256: str | None = None, weights_path: str | Path | None = None):
+def load_gan_from_folder(folder: str | Path, *, sha256: str | None = None, weights_path: str | Path | None = None,
+                         config_path: str | Path | None = None):
     """Rebuild the full LightningModule (G, D, EMA) from a ``kind: gan`` folder, for fine-tuning."""
-    from ganzoo.gans import get_variant
-
     folder = Path(folder)
-    config = read_config(folder / CONFIG_NAME)
+    config_path = Path(config_path) if config_path is not None else folder / CONFIG_NAME
+    config = read_config(config_path)
     weights_path = Path(weights_path) if weights_path is not None else folder / WEIGHTS_NAME
     if config["kind"] != "gan":
         raise WeightsError(
@@ -186,12 +225,11 @@ def load_gan_from_folder(folder: str | Path, *, sha256: str | None = None, weigh
         )
     verify_sha256(weights_path, sha256)
     state = read_weights(weights_path)
-    try:
-        gan = get_variant(config.get("variant"))(
-            generator=config["generator"], discriminator=config["discriminator"], **config.get("hparams", {})
-        )
-    except (TypeError, ValueError, KeyError) as error:  # unknown variant or hyper-parameter, bad value
-        raise WeightsError(f"{folder / CONFIG_NAME} does not describe a valid GAN: {error}") from None
+    hparams = config.get("hparams", {})
+    if not isinstance(hparams, dict):
+        raise WeightsError(f"{config_path}: 'hparams' must be an object, got {_short(hparams)}")
+    gan = build_gan(config.get("variant"), config.get("generator"), config.get("discriminator"), hparams,
+                    source=str(config_path))
     split = {"generator": {}, "discriminator": {}, "generator_ema": {}}
     for key, value in state.items():
         head, _, rest = key.partition(".")
@@ -204,12 +242,66 @@ def load_gan_from_folder(folder: str | Path, *, sha256: str | None = None, weigh
         source = split["generator_ema"] or split["generator"]
         load_state_strictly(gan.generator_ema.module, source, f"{weights_path} [generator_ema]")
         gan.generator_ema.n_averaged.fill_(1)
-    gan.restore_training_progress(config)
+    gan.restore_training_progress(_training_progress(gan, config, str(config_path)))
     return gan
 
 
+def build_gan(variant: Any, generator: Any, discriminator: Any, hparams: dict[str, Any], *, source: str):
+    """The LightningModule a file describes, refused up front when its sizes would take gigabytes.
+
+    Used for ``config.json`` (``load_gan``) and for checkpoints (``ganzoo publish``): both are
+    files, and a few numbers in a file must not allocate gigabytes before failing.
+    """
+    from ganzoo.gans import get_variant
+
+    try:
+        cls = get_variant(variant)
+        if not isinstance(hparams, dict) or not all(isinstance(key, str) for key in hparams):
+            raise ValueError(f"hyper-parameters must be a name -> value mapping, got {_short(hparams)}")
+        latent_dim = 0
+        for role, spec in (("generator", generator), ("discriminator", discriminator)):
+            name, kwargs = _network_spec(spec if spec is not None else getattr(cls, f"default_{role}"), source)
+            latent_dim = getattr(check_network_size(name, kwargs), "latent_dim", latent_dim)
+        _check_sample_images(hparams.get("num_sample_images", 64), latent_dim)
+        return cls(generator=generator, discriminator=discriminator, **hparams)
+    except WeightsError:
+        raise
+    except (TypeError, ValueError, KeyError) as error:  # unknown variant or hyper-parameter, bad value, too large
+        raise WeightsError(f"{source} does not describe a valid GAN: {_one_line(error)}") from None
+
+
+def _check_sample_images(count: Any, latent_dim: int) -> None:
+    # The GAN keeps num_sample_images x latent_dim fixed latents as a buffer.
+    if not _is_int(count) or not 1 <= count <= MAX_SAMPLE_IMAGES:
+        raise ValueError(f"num_sample_images={_short(count)}: must be an integer in [1, {MAX_SAMPLE_IMAGES:,}]")
+    if count * latent_dim > MAX_NETWORK_SIZE:
+        raise ValueError(f"num_sample_images={count} x latent_dim={latent_dim} latents exceed "
+                         f"{MAX_NETWORK_SIZE:,} values")
+
+
+def _training_progress(gan, config: dict[str, Any], source: str) -> dict[str, int]:
+    """The counters the GAN keeps (generator_iterations, ProGAN's images_shown), checked: they fill int64 buffers."""
+    progress = {}
+    for key in gan.training_progress():
+        if key in config:
+            value = config[key]
+            if not _is_int(value) or not 0 <= value <= MAX_COUNTER:
+                raise WeightsError(f"{source}: {key!r} must be an integer in [0, 2**62], got {_short(value)}")
+            progress[key] = value
+    return progress
+
+
+def _one_line(error: BaseException) -> str:
+    lines = str(error).strip().splitlines()
+    return _clip(lines[0], 300) if lines else type(error).__name__
+
+
 def load_state_strictly(module: nn.Module, state: dict[str, torch.Tensor], source: str) -> None:
-    """Every key present, none extra, every shape equal; values cast to the module's dtype."""
+    """Every key present, none extra, every shape equal, every value finite; values cast to the module's dtype."""
+    not_tensors = sorted(str(k) for k, v in state.items() if not isinstance(v, torch.Tensor))
+    if not_tensors:
+        raise WeightsError(f"weights in {source}: {len(not_tensors)} entries are not tensors (e.g. "
+                           f"{_clip(', '.join(not_tensors[:3]), 200)})")
     expected = module.state_dict()
     missing = sorted(set(expected) - set(state))
     unexpected = sorted(set(state) - set(expected))
@@ -236,20 +328,42 @@ def load_state_strictly(module: nn.Module, state: dict[str, torch.Tensor], sourc
         problems.append(f"dtype mismatch: {'; '.join(wrong_kind[:3])}")
     if problems:
         raise WeightsError(f"weights in {source} do not match the config's network: " + "; ".join(problems))
+    # NaN/inf weights would load and sample silently (images of NaN): a diverged run's weights.
+    for key in expected:
+        tensor = state[key]
+        if (tensor.is_floating_point() or tensor.is_complex()) and not bool(torch.isfinite(tensor).all()):
+            bad = int((~torch.isfinite(tensor)).sum())
+            raise WeightsError(
+                f"weights in {source}: tensor {key!r} holds {bad:,} NaN/inf values of {tensor.numel():,}; the run "
+                "that wrote them had diverged. Use an earlier checkpoint or export."
+            )
     cast = {k: state[k].to(dtype=v.dtype) for k, v in expected.items()}
     module.load_state_dict(cast, strict=True)
 
 
 def _build(spec: Any, kind: type, source: str):
-    if not isinstance(spec, dict) or "name" not in spec:
-        raise WeightsError(f"{source}: config has no network spec {{'name': ..., 'kwargs': ...}}")
+    name, kwargs = _network_spec(spec, source)
     try:
-        network = build_network(spec["name"], **spec.get("kwargs", {}))
-    except (TypeError, ValueError) as error:  # unknown kwargs or names, out-of-range values
-        raise WeightsError(f"{source}: config.json does not fit {spec['name']}: {error}") from None
+        # Sizes first, on the meta device: a few numbers in a file must not allocate gigabytes.
+        check_network_size(name, kwargs)
+        network = build_network(name, **kwargs)
+    except (TypeError, ValueError) as error:  # unknown kwargs or names, out-of-range values, too large
+        raise WeightsError(f"{source}: the network config does not fit {_clip(name, 80)}: {_one_line(error)}") from None
     if not isinstance(network, kind):
-        raise WeightsError(f"{source}: {spec['name']} is not a {kind.__name__}")
+        raise WeightsError(f"{source}: {name} is not a {kind.__name__}")
     return network
+
+
+def _network_spec(spec: Any, source: str) -> tuple[str, dict[str, Any]]:
+    """``{"name", "kwargs"}`` (config.json) or ``{"class_path", "init_args"}`` (checkpoints) -> (name, kwargs)."""
+    if isinstance(spec, dict) and "class_path" in spec:
+        spec = {"name": str(spec["class_path"]).rsplit(".", 1)[-1], "kwargs": spec.get("init_args", {})}
+    if not isinstance(spec, dict) or not isinstance(spec.get("name"), str):
+        raise WeightsError(f"{source}: config has no network spec {{'name': ..., 'kwargs': ...}}")
+    kwargs = spec.get("kwargs", {})
+    if not isinstance(kwargs, dict) or not all(isinstance(key, str) for key in kwargs):
+        raise WeightsError(f"{source}: the kwargs of {_short(spec['name'])} must be an object, got {_short(kwargs)}")
+    return spec["name"], kwargs
 
 
 def _json_clean(value: Any) -> Any:
