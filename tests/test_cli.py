@@ -1,4 +1,5 @@
 """The `ganzoo` command: recipes parse and train, sampling, one-line errors, DDP through the CLI."""
+import json
 import os
 import subprocess
 import sys
@@ -116,6 +117,11 @@ def test_sample_writes_png(tmp_path, capsys):
         (["sample", "dcgan-fashion-mnist", "-n", "0"], "-n must be a positive number"),
         (["sample", "dcgan-fashion-mnist", "-o", "/no/such/folder/x.png"], "does not exist"),
         (["sample", "dcgan-fashion-mnist", "-o", "grid.txt"], "must end in .png"),
+        (["sample", "dcgan-fashion-mnist", "--device", "cuda:7"], "--device cuda:7"),
+        (["sample", "dcgan-fashion-mnist", "--device", "tpu-ish"], "is not a device name"),
+        (["eval", "dcgan-fashion-mnist", "--device", "cuda:7"], "--device cuda:7"),
+        (["info", "dcgan-fashion-mnst"], "Did you mean: dcgan-fashion-mnist"),
+        (["publish", "run", "--repo-id", "bad"], "is not a Hub repository id"),
     ],
 )
 def test_bad_sample_flags_give_one_line_errors(argv, message, capsys):
@@ -138,6 +144,73 @@ def test_list_shows_registry(capsys):
     assert main(["list"]) == 0
     out = capsys.readouterr().out
     assert "dcgan-fashion-mnist" in out and "sngan-cifar10" in out
+    row = next(line for line in out.splitlines() if "dcgan-fashion-mnist" in line)
+    assert "1x28x28" in row and "(in-domain)" in row and "Fashion-MNIST" in row
+    assert all(len(line) <= 120 for line in out.splitlines())  # one line per model, readable
+    assert main(["list", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert {row["name"] for row in rows} >= {"dcgan-fashion-mnist", "sngan-cifar10"}
+
+
+def test_info_prints_the_entry_with_its_protocol(capsys):
+    assert main(["info", "dcgan-fashion-mnist"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("dcgan-fashion-mnist") and "FID" in out and "60000" in out and "10000 fakes" in out
+
+
+def test_sample_from_a_training_checkpoint_or_run_folder(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "vanilla_ring.yaml")
+    run_lightning_cli(["fit", "--config", recipe, "--data.init_args.n_samples", "2048",
+                       "--model.init_args.max_generator_iterations", "2"] + QUICK)
+    checkpoint = next(tmp_path.rglob("last.ckpt"))
+    for source in (checkpoint, checkpoint.parent.parent):
+        out = tmp_path / f"from-{source.name}.png"
+        assert main(["sample", str(source), "-n", "16", "-o", str(out)]) == 0, capsys.readouterr().err
+        assert out.is_file()
+
+
+def test_hub_ids_fail_at_once_when_the_hub_cannot_be_reached(monkeypatch):
+    import socket
+    import time
+
+    import huggingface_hub
+    from huggingface_hub import constants
+
+    from ganzoo.zoo import ModelNotAvailableError, load
+
+    monkeypatch.setattr(constants, "HF_HUB_OFFLINE", False)
+
+    def no_network(*args, **kwargs):
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(socket, "create_connection", no_network)
+    calls = []
+    real_download = huggingface_hub.hf_hub_download
+
+    def recording_download(*args, **kwargs):
+        calls.append(kwargs.get("local_files_only"))
+        return real_download(*args, **kwargs)
+
+    monkeypatch.setattr(huggingface_hub, "hf_hub_download", recording_download)
+    start = time.perf_counter()
+    with pytest.raises(ModelNotAvailableError, match="not in the local cache"):
+        load("some-org/not-cached-model")
+    assert time.perf_counter() - start < 5 and calls == [True]  # the cache only: no retries against the network
+
+
+def test_fit_shows_one_progress_bar_in_generator_iterations(tmp_path, monkeypatch, capsys):
+    from ganzoo.callbacks import GeneratorIterationProgressBar
+
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "vanilla_ring.yaml")
+    cli = run_lightning_cli(["fit", "--config", recipe, "--data.init_args.n_samples", "2048",
+                             "--model.init_args.max_generator_iterations", "3"])
+    bars = [c for c in cli.trainer.callbacks if isinstance(c, GeneratorIterationProgressBar)]
+    assert len(bars) == 1 and cli.trainer.progress_bar_callback is bars[0]
+    out = capsys.readouterr().out
+    assert "train (G iterations)" in out and "3/3" in out
+    assert "Epoch 0/-2" not in out and "v_num" not in out and "Tip:" not in out and "FLOPs" not in out
 
 
 def test_help_lists_every_subcommand(capsys):
