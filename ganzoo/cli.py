@@ -36,10 +36,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             return 2
         return perf.main([a for a in argv[1:] if a != "--perf"])
     if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
-        from ganzoo.training_cli import run_lightning_cli
-
-        run_lightning_cli(argv)
-        return 0
+        return _run_training(argv)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not hasattr(args, "handler"):
@@ -55,6 +52,40 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             raise
         print(f"ganzoo {args.command}: error: {error}", file=sys.stderr)
         return 2
+
+
+def _run_training(argv: list[str]) -> int:
+    """``ganzoo fit`` / ``validate``: bad recipes, flags, devices and data give one line and exit 2."""
+    from lightning.fabric.utilities.exceptions import MisconfigurationException
+
+    from ganzoo.data import DataNotFoundError
+    from ganzoo.training_cli import ConfigError, run_lightning_cli
+
+    try:
+        run_lightning_cli(argv)
+    except KeyboardInterrupt:
+        print("ganzoo: interrupted (a checkpoint was written if training had started: resume with --ckpt_path last)",
+              file=sys.stderr)
+        return 130
+    except (ConfigError, MisconfigurationException, DataNotFoundError, FileNotFoundError) as error:
+        print(f"ganzoo {argv[0]}: error: {_training_error_line(error)}", file=sys.stderr)
+        return 2
+    except ValueError as error:
+        if not _is_user_error(error):
+            raise
+        print(f"ganzoo {argv[0]}: error: {_training_error_line(error)}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _training_error_line(error: Exception) -> str:
+    text = " ".join(str(error).split())
+    if "No supported gpu backend" in text or "GPUAccelerator can not run" in text or "CUDAAccelerator" in text:
+        return (f"{text} This machine has no usable GPU: drop --trainer.accelerator gpu "
+                "(or use --trainer.accelerator cpu).")
+    if "fewer than one global batch" in text:
+        return f"{text}: lower --data.init_args.batch_size"
+    return text
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,16 +12,45 @@ import logging
 import sys
 import warnings
 from pathlib import Path
-from typing import Sequence
+from typing import Optional, Sequence
 
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
-from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
 from ganzoo.callbacks import GeneratorIterationProgressBar
 from ganzoo.gans.base import GAN
 from ganzoo.reliability import DivergenceGuard, RNGStateCheckpoint, SaveOnInterrupt
+
+
+class ConfigError(ValueError):
+    """A recipe or flag the parser refused, in one line (see ``_one_line_config_error``)."""
+
+
+class _OneLineErrorParser(LightningArgumentParser):
+    """jsonargparse prints the whole usage (about 50 lines) before its error; ``ganzoo fit`` shows
+    one line instead (and ``ganzoo fit --help`` the usage)."""
+
+    def error(self, message: str, ex: Optional[Exception] = None):  # noqa: D401 - argparse's signature
+        raise ConfigError(_one_line_config_error(message))
+
+
+def _one_line_config_error(message: str) -> str:
+    """The informative part of a jsonargparse error: the key, then the innermost reason."""
+    hint = "(run `ganzoo fit --help` for the accepted options)"
+    lines = [line.strip().lstrip("- ") for line in str(message).splitlines() if line.strip()]
+    if not lines:
+        return "invalid configuration"
+    condensed = [line for line in lines[1:] if hint in line]  # a nested parser's error, already one line
+    if condensed:
+        return f"{lines[0].rstrip(':')}: {condensed[0]}"
+    reasons = [line for line in lines if any(word in line for word in ("not accepted", "Did you mean", "No action",
+                                                                        "unrecognized", "does not exist", "Expected a"))]
+    first = lines[0].rstrip(":")
+    if reasons and reasons[0] != lines[0]:
+        return f"{first}: {reasons[0]} {hint}"
+    return f"{first} {hint}"
 
 
 class GanzooCLI(LightningCLI):
@@ -134,4 +163,5 @@ def run_lightning_cli(argv: Sequence[str]) -> GanzooCLI:
         args=None if list(argv) == sys.argv[1:] else list(argv),
         save_config_kwargs={"overwrite": True},
         auto_configure_optimizers=False,
+        parser_class=_OneLineErrorParser,
     )

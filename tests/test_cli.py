@@ -254,3 +254,19 @@ def test_sample_grids_reach_the_projects_own_wandb_logger(tmp_path, monkeypatch)
     module = SimpleNamespace(trainer=SimpleNamespace(loggers=[logger]), generator_iterations=7)
     _send_to_logger(module, torch.zeros(3, 8, 8), tmp_path / "grid.png")
     assert sent == [("samples", [str(tmp_path / "grid.png")], {"caption": ["G iter 7"]})]
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--model.init_args.nope", "3"], "Option 'nope' is not accepted"),
+    (["--trainer.max_stepz", "3"], "unrecognized arguments: --trainer.max_stepz"),
+    (["--trainer.accelerator", "gpu"], "no usable GPU"),
+    (["--data.init_args.n_samples", "10"], "lower --data.init_args.batch_size"),
+])
+def test_fit_errors_are_one_line_with_exit_code_2(flags, message, tmp_path, monkeypatch, capsys):
+    if "gpu" in flags and torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.chdir(tmp_path)
+    argv = ["fit", "--config", str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")] + flags + QUICK
+    assert main(argv) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
+    assert len(errors) == 1 and message in errors[0], errors
