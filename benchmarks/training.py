@@ -34,6 +34,7 @@ from benchmarks.specs import ModelSpec
 from ganzoo.data.base import GlobalBatchSampler, ResumableDataLoader, TensorPairDataset, collate_fetched
 from ganzoo.gans import GAN, get_variant
 from ganzoo.regularizers import gradient_penalty
+from ganzoo.seeding import Stream, step_seed
 
 DATASET_BATCHES = 32  # batches of random images held in memory (several epochs per run)
 
@@ -170,7 +171,7 @@ def hand_written_training(generator: nn.Module, discriminator: nn.Module, genera
     rng = torch.Generator(device=device)
 
     def seeded(step: int, stream: int) -> torch.Generator:  # ganzoo's per-step latent seed
-        return rng.manual_seed(((hp.seed * 1_000_003 + step) * 8 + stream) % (2**63))
+        return rng.manual_seed(step_seed(hp.seed, step, stream))
 
     d_steps, g_iterations, epoch = 0, 0, 0
     while True:
@@ -186,10 +187,10 @@ def hand_written_training(generator: nn.Module, discriminator: nn.Module, genera
                                 cache_enabled=False):
                 # Discriminator step
                 with torch.no_grad():
-                    fake = generator(torch.randn(batch, generator.latent_dim, generator=seeded(d_steps, 0), device=device))
+                    fake = generator(torch.randn(batch, generator.latent_dim, generator=seeded(d_steps, Stream.D_LATENTS), device=device))
                 d_loss = loss.discriminator(discriminator(real), discriminator(fake))
                 if hp.gp_weight > 0:
-                    alpha = torch.rand(batch, generator=seeded(d_steps, 1), device=device)
+                    alpha = torch.rand(batch, generator=seeded(d_steps, Stream.PENALTY_MIX), device=device)
                     d_loss = d_loss + hp.gp_weight * gradient_penalty(discriminator, real, fake, alpha=alpha)
                 d_opt.zero_grad(set_to_none=True)
                 d_loss.backward()
@@ -199,7 +200,7 @@ def hand_written_training(generator: nn.Module, discriminator: nn.Module, genera
                     continue
                 # Generator step (D frozen: no gradients for its weights)
                 discriminator.requires_grad_(False)
-                z = torch.randn(batch, generator.latent_dim, generator=seeded(d_steps, 2), device=device)
+                z = torch.randn(batch, generator.latent_dim, generator=seeded(d_steps, Stream.G_LATENTS), device=device)
                 g_loss = loss.generator(None, discriminator(generator(z)))
                 g_opt.zero_grad(set_to_none=True)
                 g_loss.backward()

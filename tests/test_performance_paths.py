@@ -23,6 +23,7 @@ from benchmarks.specs import ModelSpec  # noqa: E402
 from benchmarks.training import StepSettings, random_images, run_ganzoo, run_hand_written  # noqa: E402
 from ganzoo.gans import DCGAN, WGANGP  # noqa: E402
 from ganzoo.gans.base import _make_optimizer  # noqa: E402
+from ganzoo.seeding import Stream, step_seed  # noqa: E402
 
 CPU = torch.device("cpu")
 TINY_DCGAN = ModelSpec(
@@ -193,13 +194,20 @@ def test_fused_adam_makes_the_foreach_update():
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
+def test_step_seed_formula_and_stream_names():
+    assert step_seed(3, 7, Stream.G_LATENTS) == ((3 * 1_000_003 + 7) * 8 + 2) % (2**63)
+    assert len({step_seed(0, 5, stream) for stream in Stream}) == len(Stream) == 8  # no two streams collide
+    with pytest.raises(ValueError, match="stream"):
+        step_seed(0, 0, 8)
+
+
 def test_cached_latent_generator_draws_the_per_step_seeded_latents():
     torch.manual_seed(0)
     module = DCGAN(generator=TINY_DCGAN.generator, discriminator=TINY_DCGAN.discriminator, seed=3)
     for step in (0, 1, 7):
         module._discriminator_steps = step
-        for stream in (0, 2):
-            fresh = torch.Generator().manual_seed(((3 * 1_000_003 + step) * 8 + stream) % (2**63))
+        for stream in (Stream.D_LATENTS, Stream.G_LATENTS):
+            fresh = torch.Generator().manual_seed(step_seed(3, step, stream))
             expected = torch.randn(5, 8, generator=fresh)
             assert torch.equal(module._latents(5, stream=stream), expected)
 

@@ -31,6 +31,7 @@ from ganzoo import regularizers
 from ganzoo.losses import get_loss
 from ganzoo.nn.base import Discriminator, Generator, build_network
 from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
+from ganzoo.seeding import Stream, step_seed
 
 # training_step takes Lightning's ``dataloader_iter`` (n_critic batches per step); Lightning calls the
 # signature experimental on every fit. It is the documented way for a step to consume several batches.
@@ -241,15 +242,15 @@ class GAN(L.LightningModule):
         hp = self.hparams
         with self.training_only(d_opt):
             with torch.no_grad():
-                fake = self.generate(self._latents(real.shape[0], stream=0))
-            d_real = self.discriminator(self._noisy(real, stream=3))
-            d_fake = self.discriminator(self._noisy(fake, stream=4))
+                fake = self.generate(self._latents(real.shape[0], Stream.D_LATENTS))
+            d_real = self.discriminator(self._noisy(real, Stream.D_NOISE_REAL))
+            d_fake = self.discriminator(self._noisy(fake, Stream.D_NOISE_FAKE))
             adversarial = self.loss.discriminator(d_real, d_fake, **self._label_noise_draws(real.shape[0]))
             total = adversarial
             # Per-sample scores; averaged only in the batches that are logged (_maybe_log_scalars).
             logs = {"d_loss": adversarial.detach(), "d_real": d_real.detach(), "d_fake": d_fake.detach()}
             if hp.gp_weight > 0:
-                alpha = self._uniform(real.shape[0], stream=1)
+                alpha = self._uniform(real.shape[0], Stream.PENALTY_MIX)
                 penalty = regularizers.gradient_penalty(self.discriminator, real, fake, alpha=alpha)
                 total = total + hp.gp_weight * penalty
                 logs["gradient_penalty"] = penalty.detach()
@@ -279,9 +280,9 @@ class GAN(L.LightningModule):
     def generator_step(self, real: Tensor, g_opt) -> dict[str, Tensor]:
         """One G update. Relativistic losses also need D's scores on the real batch."""
         with self.training_only(g_opt):
-            fake = self.generate(self._latents(real.shape[0], stream=2))
-            d_fake = self.discriminator(self._noisy(fake, stream=5))
-            d_real = self.discriminator(self._noisy(real, stream=6)) if self.loss.relativistic else None
+            fake = self.generate(self._latents(real.shape[0], Stream.G_LATENTS))
+            d_fake = self.discriminator(self._noisy(fake, Stream.G_NOISE_FAKE))
+            d_real = self.discriminator(self._noisy(real, Stream.G_NOISE_REAL)) if self.loss.relativistic else None
             g_loss = self.loss.generator(d_real, d_fake)
             self.check_finite(g_loss, "generator loss")
             g_opt.zero_grad(set_to_none=True)
@@ -458,7 +459,7 @@ class GAN(L.LightningModule):
         rng = self._latent_rngs.get(self.device)
         if rng is None:
             rng = self._latent_rngs[self.device] = torch.Generator(device=self.device)
-        rng.manual_seed(((self.hparams.seed * 1_000_003 + step) * 8 + stream) % (2**63))
+        rng.manual_seed(step_seed(self.hparams.seed, step, stream))
         return rng
 
     def _label_noise_draws(self, local_batch: int) -> dict[str, Any]:
@@ -466,7 +467,7 @@ class GAN(L.LightningModule):
         rather than from the global random state, so 1 and N processes flip the same labels."""
         if not (self.hparams.loss_options or {}).get("label_noise", 0) > 0:
             return {}
-        uniforms = self._draw_for_global_batch(torch.rand, local_batch, (2,), stream=7)
+        uniforms = self._draw_for_global_batch(torch.rand, local_batch, (2,), Stream.LABEL_FLIPS)
         return {"label_uniforms": (uniforms[:, 0], uniforms[:, 1])}
 
     def _world_and_rank(self) -> tuple[int, int]:
