@@ -235,11 +235,14 @@ def readme_table(registry: dict) -> str:
                  for k in ("fid", "kid", "is", "precision", "recall")]
         rows.append(f"| `{name}` | {data} | {training['generator_iterations']:,} | {training['hardware']} | "
                     + " | ".join(cells) + " |")
-    grids = list(registry)
-    header = "| " + " | ".join(f"`{name}`" for name in grids) + " |"
-    rule = "| " + " | ".join("---" for _ in grids) + " |"
-    images = "| " + " | ".join(f"![{name}]({registry[name]['sample_grid']})" for name in grids) + " |"
-    return "\n".join(rows) + "\n\n" + "\n".join([header, rule, images])
+    names = list(registry)
+    per_row = 4
+    grid_rows = ["| " + " | ".join([""] * per_row) + " |", "| " + " | ".join(["---"] * per_row) + " |"]
+    for start in range(0, len(names), per_row):
+        chunk = names[start:start + per_row] + [""] * (per_row - len(names[start:start + per_row]))
+        grid_rows.append("| " + " | ".join(f"`{n}`" if n else "" for n in chunk) + " |")
+        grid_rows.append("| " + " | ".join(f"![{n}]({registry[n]['sample_grid']})" if n else "" for n in chunk) + " |")
+    return "\n".join(rows) + "\n\n" + "\n".join(grid_rows)
 
 
 def update_readme(registry: dict) -> None:
