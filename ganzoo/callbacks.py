@@ -9,6 +9,8 @@ from typing import Any, Optional
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
 
+from ganzoo.lightning_compat import set_every_n_train_steps
+
 
 class GeneratorIterationCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` every N *generator* iterations, always keeping ``last.ckpt``.
@@ -27,7 +29,7 @@ class GeneratorIterationCheckpoint(ModelCheckpoint):
         super().__init__(dirpath=dirpath, filename=filename, save_last=True, save_top_k=save_top_k,
                          every_n_train_steps=every_n_generator_iterations, **kwargs)
 
-    def _monitor_candidates(self, trainer) -> dict:
+    def _monitor_candidates(self, trainer) -> dict:  # private hook: listed in ganzoo/lightning_compat.py
         # The file name shows the generator iteration even between logging steps.
         candidates = super()._monitor_candidates(trainer)
         candidates["g_iter"] = torch.tensor(float(trainer.lightning_module.generator_iterations))
@@ -36,7 +38,7 @@ class GeneratorIterationCheckpoint(ModelCheckpoint):
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
         steps_per_iteration = pl_module.hparams.get("n_critic", 1) + 1
-        self._every_n_train_steps = self.every_n_generator_iterations * steps_per_iteration
+        set_every_n_train_steps(self, self.every_n_generator_iterations * steps_per_iteration)
         # Under manual optimization Lightning warns (a screenful, on every run) that the checkpoint
         # holds the state AFTER the optimizer step. That is exactly what a checkpoint "after
         # generator iteration N" should hold, so the warning only confuses. One filter, installed

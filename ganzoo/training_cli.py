@@ -79,7 +79,7 @@ class GanzooCLI(LightningCLI):
         )
 
 
-    def _parse_ckpt_path(self) -> None:
+    def _parse_ckpt_path(self) -> None:  # private hook: listed in ganzoo/lightning_compat.py
         # Lightning would overwrite the recipe and flags with the checkpoint's hyper-parameters;
         # resuming here means "this recipe, continued": flags such as a larger
         # --model.init_args.max_generator_iterations must win.

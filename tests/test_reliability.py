@@ -785,3 +785,10 @@ def test_ctrl_c_before_the_first_periodic_checkpoint_saves_last_ckpt(tmp_path, r
     resumed = GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=6, sample_every_n_iterations=0)
     make_trainer(tmp_path / "resume").fit(resumed, datamodule=toy_data(), ckpt_path=str(last))
     assert resumed.generator_iterations == 6
+
+
+def test_the_private_lightning_api_ganzoo_uses_is_all_there():
+    from ganzoo.lightning_compat import check_private_api
+
+    # If this fails after a Lightning upgrade, adapt ganzoo/lightning_compat.py (the only place that uses it).
+    assert check_private_api() == []

@@ -28,6 +28,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganzoo import regularizers
+from ganzoo.lightning_compat import should_update_logs
 from ganzoo.losses import get_loss
 from ganzoo.nn.base import Discriminator, Generator, build_network
 from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
@@ -490,7 +491,7 @@ class GAN(L.LightningModule):
         # self.log costs about a millisecond per call: call it only in the batches whose values
         # the Trainer writes out (every `log_every_n_steps`, and the last one).
         trainer = self._trainer
-        if trainer is None or not trainer._logger_connector.should_update_logs:
+        if trainer is None or not should_update_logs(trainer):
             return
         scalars = {name: value.mean() for name, value in {**d_logs, **getattr(self, "_last_g_logs", {})}.items()}
         # batch_size: with dataloader_iter Lightning cannot infer it; values are per step, never averaged.
