@@ -113,7 +113,7 @@ class GanzooCLI(LightningCLI):
             config["ckpt_path"] = str(_newest_last_checkpoint(root))
             print(f"resuming from {config['ckpt_path']}")
         if getattr(self, "_resume_folder", None) is not None:
-            _keep_metrics_log(self.trainer.logger, self._resume_folder / "metrics.csv")
+            _keep_metrics_log(self.trainer.logger, self._resume_folder / "metrics.csv", _logged_step_of(config["ckpt_path"]))
 
 
 def _use_generator_iteration_progress_bar(trainer) -> None:
@@ -142,13 +142,24 @@ def _newest_last_checkpoint(root: Path) -> Path:
     return candidates[-1]
 
 
-def _keep_metrics_log(logger, metrics_csv: Path) -> None:
+def _logged_step_of(checkpoint: str) -> int:
+    """The "step" the CSV logger writes (Lightning's count of training steps) at the checkpoint."""
+    import torch
+
+    # mmap: only the counter is read, not the weights (weights_only: no code runs from the file)
+    loops = torch.load(checkpoint, map_location="cpu", mmap=True, weights_only=True).get("loops") or {}
+    state = loops.get("fit_loop", {}).get("epoch_loop.state_dict", {})
+    return int(state.get("_batches_that_stepped", 0)) + 1
+
+
+def _keep_metrics_log(logger, metrics_csv: Path, resumed_step: int) -> None:
     """Lightning's CSV writer deletes an existing metrics.csv when it opens its folder; a resumed run
-    writes into the same folder, so carry the earlier rows over (they are written at its next save)."""
+    writes into the same folder, so carry the earlier rows over (they are written at its next save).
+    Rows logged after the checkpoint are dropped: the resumed run logs those steps again."""
     if not metrics_csv.is_file() or not isinstance(logger, CSVLogger):
         return
     with open(metrics_csv, newline="") as handle:
-        rows = list(csv.DictReader(handle))
+        rows = [row for row in csv.DictReader(handle) if int(float(row.get("step") or 0)) < resumed_step]
     writer = logger.experiment  # creates the writer (and deletes the file): the rows are in memory
     writer.metrics[:0] = [{key: value for key, value in row.items() if value != ""} for row in rows]
 
