@@ -20,7 +20,6 @@ forms, the saturating and non-saturating G losses.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import functools
 import inspect
 import math
@@ -30,6 +29,8 @@ from typing import Callable
 import torch
 import torch.nn.functional as F
 from torch import Tensor
+
+from ganzoo.utils import unknown_name_message
 
 __all__ = [
     "AdversarialLoss",
@@ -597,10 +598,7 @@ def _option_names(loss: Callable[..., Tensor]) -> set[str]:
 
 
 def _unknown_message(kind: str, name: str, known: object) -> str:
-    known = sorted(known)  # type: ignore[arg-type]
-    close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    return f"unknown {kind} {name!r}.{hint} Known: {', '.join(known) if known else '(none)'}"
+    return unknown_name_message(kind, name, sorted(known))  # type: ignore[arg-type]
 
 
 def get_loss(name: str, **options: object) -> AdversarialLoss:

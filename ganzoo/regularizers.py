@@ -18,12 +18,13 @@ per-sample gradients. One-sided label smoothing and noisy labels live in
 """
 from __future__ import annotations
 
-import difflib
 import math
 from typing import Callable
 
 import torch
 from torch import Tensor, nn
+
+from ganzoo.utils import unknown_name_message
 
 __all__ = [
     "InstanceNoise",
@@ -194,9 +195,7 @@ class InstanceNoise:
         if int(anneal_steps) != anneal_steps or anneal_steps < 1:
             raise ValueError(f"anneal_steps must be an integer >= 1, got {anneal_steps}")
         if schedule not in self.SCHEDULES:
-            close = difflib.get_close_matches(str(schedule), self.SCHEDULES, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown instance-noise schedule {schedule!r}.{hint} Known: {', '.join(self.SCHEDULES)}")
+            raise ValueError(unknown_name_message("instance-noise schedule", schedule, self.SCHEDULES))
         self.sigma_start = float(sigma_start)
         self.sigma_end = float(sigma_end)
         self.anneal_steps = int(anneal_steps)

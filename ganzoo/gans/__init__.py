@@ -7,6 +7,7 @@ from ganzoo.gans.sngan import SNGAN
 from ganzoo.gans.vanilla import VanillaGAN
 from ganzoo.gans.wgan import WGAN
 from ganzoo.gans.wgan_gp import WGANGP
+from ganzoo.utils import unknown_name_message
 
 # name used in recipes, registry entries and error messages -> class
 VARIANTS = {
@@ -31,11 +32,8 @@ def variant_name(cls: type) -> str:
 
 def get_variant(name: str) -> type[GAN]:
     if name not in VARIANTS:
-        import difflib
-
-        close = difflib.get_close_matches(name, VARIANTS, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown GAN variant {name!r}.{hint} Known: {', '.join(VARIANTS)}")
+        
+        raise ValueError(unknown_name_message("GAN variant", name, VARIANTS))
     return VARIANTS[name]
 
 

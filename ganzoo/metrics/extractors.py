@@ -20,7 +20,6 @@ been saved as PNGs and read back.
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from pathlib import Path
@@ -32,6 +31,7 @@ from torch import Tensor, nn
 
 from ganzoo.metrics.classifier import ARCHITECTURES, FeatureClassifier
 from ganzoo.metrics.validation import check_images
+from ganzoo.utils import sha256_of
 
 EXTRACTORS = ("inception", "fashion-mnist", "cifar10")
 RESIZE_MODES = ("none", "bilinear", "bilinear-antialias")
@@ -53,14 +53,6 @@ OFFLINE_ENVS = ("GANZOO_OFFLINE", "HF_HUB_OFFLINE")
 
 class FeatureWeightsError(FileNotFoundError):
     """The weights of a feature extractor are missing, unreachable or not the pinned ones."""
-
-
-def sha256_of(path: str | os.PathLike) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def quantize_to_uint8(images: Tensor) -> Tensor:

@@ -20,7 +20,8 @@ from torch import Tensor
 from torchmetrics import Metric
 from torchmetrics.utilities import dim_zero_cat
 
-from ganzoo.metrics.cache import default_cache_dir, write_atomically
+from ganzoo.metrics.cache import default_cache_dir
+from ganzoo.utils import atomic_write
 
 DEFAULT_CHUNK = 1024
 
@@ -56,7 +57,7 @@ def reference_knn_radii(features: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK
             pass
     radii = knn_radii(features, k, chunk)
     try:
-        write_atomically(path, lambda tmp: torch.save(radii.cpu(), tmp), suffix=".pt")
+        atomic_write(path, lambda tmp: torch.save(radii.cpu(), tmp), suffix=".pt")
     except OSError:
         pass  # a read-only cache only costs time
     return radii

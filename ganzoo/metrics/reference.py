@@ -22,9 +22,10 @@ from torch import Tensor
 
 from ganzoo.metrics.datasets import load_images, to_signed_float
 from ganzoo.metrics.extractors import FeatureExtractor
-from ganzoo.metrics.cache import CACHE_ENV, default_cache_dir, write_atomically  # noqa: F401 (re-exported)
+from ganzoo.metrics.cache import CACHE_ENV, default_cache_dir  # noqa: F401 (re-exported)
 from ganzoo.metrics.protocol import Reference
 from ganzoo.metrics.suite import world
+from ganzoo.utils import atomic_write
 
 SUBSET_SEED = 0
 CACHE_FORMAT = 1
@@ -123,7 +124,7 @@ def _find_cached(cache_dir: Path, reference: Reference, extractor: FeatureExtrac
 
 
 def _write_atomically(path: Path, features: Tensor, metadata: dict[str, str], save_file) -> None:
-    write_atomically(path, lambda tmp: save_file({"features": features.float().contiguous()}, tmp, metadata=metadata),
+    atomic_write(path, lambda tmp: save_file({"features": features.float().contiguous()}, tmp, metadata=metadata),
                      suffix=".safetensors")
 
 

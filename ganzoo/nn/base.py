@@ -15,6 +15,8 @@ from typing import Any, Sequence
 import torch
 from torch import Tensor, nn
 
+from ganzoo.utils import unknown_name_message
+
 # name -> class, filled by ``@register_network``; config.json stores {"name": ..., "kwargs": ...}
 NETWORKS: dict[str, type[nn.Module]] = {}
 
@@ -48,11 +50,8 @@ def build_network(name: str, kwargs: dict[str, Any] | None = None, **more_kwargs
     kwargs = {**(kwargs or {}), **more_kwargs}
 
     if name not in NETWORKS:
-        import difflib
-
-        close = difflib.get_close_matches(name, NETWORKS, n=3)
-        hint = f" Did you mean {', '.join(close)}?" if close else ""
-        raise ValueError(f"unknown network {name!r}.{hint} Known: {', '.join(sorted(NETWORKS))}")
+        
+        raise ValueError(unknown_name_message("network", name, sorted(NETWORKS)))
     return NETWORKS[name](**kwargs)
 
 

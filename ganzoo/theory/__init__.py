@@ -33,6 +33,7 @@ from typing import Sequence
 
 from ganzoo.theory.common import Experiment, ExperimentResult
 from ganzoo.theory.prediction import PredictionStep
+from ganzoo.utils import unknown_name_message
 
 __all__ = [
     "EXPERIMENTS",
@@ -84,11 +85,8 @@ def get_experiment(name: str) -> Experiment:
     """The experiment called ``name``; a ValueError listing the known ones otherwise."""
     if name in EXPERIMENTS:
         return EXPERIMENTS[name]
-    import difflib
-
-    close = difflib.get_close_matches(name, EXPERIMENTS, n=3, cutoff=0.5)
-    hint = f" Did you mean {', '.join(repr(c) for c in close)}?" if close else ""
-    raise ValueError(f"unknown theory experiment {name!r}.{hint} Known: {', '.join(EXPERIMENTS)}")
+    
+    raise ValueError(unknown_name_message("theory experiment", name, EXPERIMENTS))
 
 
 def run_experiment(name: str, plot: str | None = None, quick: bool = False) -> ExperimentResult:

@@ -7,13 +7,14 @@ torchvision's weight enums carry ``meta``.
 """
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
+
+from ganzoo.utils import did_you_mean
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
 BUNDLED_DIR = Path(__file__).with_name("weights")
@@ -118,8 +119,7 @@ MAX_SHOWN_NAME = 100  # longer names are cut short in messages
 
 class UnknownModelError(ValueError):
     def __init__(self, name: str, known: list[str]) -> None:
-        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
-        hint = f" Did you mean: {', '.join(close)}?" if close else ""
+        hint = did_you_mean(name, known)
         if len(name) > MAX_SHOWN_NAME:
             # Echoing a 5,000-character string would bury the message.
             shown = (f"{name[:40]!r}... ({len(name):,} characters: too long for a model name or a Hub repo id, "

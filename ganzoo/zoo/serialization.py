@@ -13,7 +13,6 @@ never silently ignored (``PyTorchModelHubMixin`` defaults to ``strict=False``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ganzoo.utils import atomic_write, sha256_of  # noqa: F401 (sha256_of: part of this module's API)
 from ganzoo.nn.base import MAX_NETWORK_SIZE, Discriminator, Generator, build_network, check_network_size
 
 WEIGHTS_NAME = "model.safetensors"
@@ -38,14 +38,6 @@ MAX_COUNTER = 2**62  # training counters are int64 buffers
 
 class WeightsError(ValueError):
     """A weights file or config that cannot be loaded as it is (corrupt, mismatched, tampered)."""
-
-
-def sha256_of(path: str | Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def verify_sha256(path: str | Path, expected: str | None) -> None:
@@ -107,26 +99,13 @@ def _write_folder(folder, state, config, dtype, card) -> Path:
     from ganzoo import __version__
 
     config = {"format_version": FORMAT_VERSION, "ganzoo_version": __version__, "dtype": dtype, **config}
-    _atomic_write(folder / WEIGHTS_NAME, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
-    _atomic_write(folder / CONFIG_NAME, lambda tmp: tmp.write_text(json.dumps(config, indent=2) + "\n"))
+    atomic_write(folder / WEIGHTS_NAME, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
+    atomic_write(folder / CONFIG_NAME, lambda tmp: tmp.write_text(json.dumps(config, indent=2) + "\n"))
     if card is not None:
-        _atomic_write(folder / CARD_NAME, lambda tmp: tmp.write_text(card))
+        atomic_write(folder / CARD_NAME, lambda tmp: tmp.write_text(card))
     return folder
 
 
-def _atomic_write(path: Path, write) -> None:
-    """Write to a temporary file, fsync, then rename: a crash never leaves half a file."""
-    import os
-
-    tmp = path.with_name(path.name + ".tmp")
-    try:
-        write(tmp)
-        with open(tmp, "rb") as handle:
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)  # a failed write (disk full, Ctrl-C) leaves no half file behind
-        raise
 
 
 # ---------------------------------------------------------------------- loading

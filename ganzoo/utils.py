@@ -1,0 +1,50 @@
+"""Small helpers used across the package: one copy each."""
+from __future__ import annotations
+
+import difflib
+import hashlib
+import os
+from pathlib import Path
+from typing import Iterable
+
+
+def did_you_mean(name: object, known: Iterable[str], cutoff: float = 0.5, quote: bool = False) -> str:
+    """" Did you mean: a, b?" for the known names closest to ``name`` ("" when none is close)."""
+    close = difflib.get_close_matches(str(name), list(known), n=3, cutoff=cutoff)
+    shown = [repr(c) if quote else c for c in close]
+    return f" Did you mean: {', '.join(shown)}?" if close else ""
+
+
+def unknown_name_message(kind: str, name: object, known: Iterable[str]) -> str:
+    """The one-line error for a name that is not among ``known``, with the closest suggestions."""
+    known = list(known)
+    return f"unknown {kind} {name!r}.{did_you_mean(name, known, quote=True)} Known: {', '.join(known) or '(none)'}"
+
+
+def sha256_of(path: str | os.PathLike) -> str:
+    """Hex sha256 of a file, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def atomic_write(path: str | os.PathLike, write, suffix: str = ".tmp") -> None:
+    """``write(tmp_path)`` into a fresh temporary file beside ``path``, flushed to disk, then renamed
+    over ``path``: readers never see a half-written file, and two processes writing the same entry
+    do not corrupt it. The temporary file is removed if anything fails."""
+    import tempfile
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        with open(tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
