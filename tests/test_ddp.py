@@ -34,7 +34,8 @@ def train(model_cls, devices, tmp_path, networks=(TOY_G, TOY_D), data=None, **mo
     return model
 
 
-@pytest.mark.parametrize("model_cls, kwargs", [(GAN, {}), (WGANGP, {"n_critic": 2})], ids=["ns-gan", "wgan-gp"])
+@pytest.mark.parametrize("model_cls, kwargs", [(GAN, {}), (WGANGP, {"n_critic": 2}), (GAN, {"prediction": True})],
+                         ids=["ns-gan", "wgan-gp", "prediction-step"])
 def test_two_process_ddp_matches_single_process(model_cls, kwargs, tmp_path):
     single = train(model_cls, 1, tmp_path / "one", **kwargs)
     double = train(model_cls, 2, tmp_path / "two", **kwargs)

@@ -231,3 +231,84 @@ def test_instance_noise_anneal_zero_never_anneals():
     assert [model.instance_noise.sigma(step) for step in (0, 1, 10_000)] == [0.3, 0.3, 0.3]
     annealed = DCGAN(generator=TOY_G, discriminator=TOY_D, instance_noise_std=0.3, instance_noise_anneal=10)
     assert annealed.instance_noise.sigma(5) == pytest.approx(0.15) and annealed.instance_noise.sigma(10) == 0.0
+
+
+# ------------------------------------------------------------------------------ prediction step
+def _hand_written_prediction_loop(model, data, batch_size, iterations, predicted):
+    """The prediction method written out in plain torch, independently of the loop: each player
+    predicted is extrapolated to theta + (theta - theta_before_its_last_move) while the OTHER
+    player updates. Same latents (ganzoo.seeding streams), data order and optimizers as the loop."""
+    import copy
+
+    from ganzoo.losses import get_loss
+    from ganzoo.seeding import Stream, step_seed
+
+    hp = model.hparams
+    G, D = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
+    d_opt = torch.optim.Adam(D.parameters(), lr=hp.d_lr, betas=tuple(hp.d_betas))
+    g_opt = torch.optim.Adam(G.parameters(), lr=hp.g_lr, betas=tuple(hp.g_betas))
+    loss = get_loss(hp.loss)
+    player = {"generator": G, "discriminator": D}[predicted]
+    previous = [p.detach().clone() for p in player.parameters()]
+
+    def latents(step, stream):
+        return torch.randn(batch_size, G.latent_dim, generator=torch.Generator().manual_seed(step_seed(hp.seed, step, stream)))
+
+    def extrapolated(network):
+        predicted_net = copy.deepcopy(network)
+        with torch.no_grad():
+            for p, before in zip(predicted_net.parameters(), previous):
+                p.copy_(2 * p - before)
+        return predicted_net
+
+    batches = iter(data.split(batch_size))
+    d_steps = 0
+    for _ in range(iterations):
+        if predicted == "discriminator":
+            previous = [p.detach().clone() for p in D.parameters()]
+        for _ in range(hp.n_critic):
+            real = next(batches)
+            generator_used = extrapolated(G) if predicted == "generator" else G
+            with torch.no_grad():
+                fake = generator_used(latents(d_steps, Stream.D_LATENTS))
+            d_loss = loss.discriminator(D(real), D(fake))
+            d_opt.zero_grad()
+            d_loss.backward()
+            d_opt.step()
+            d_steps += 1
+        discriminator_used = extrapolated(D) if predicted == "discriminator" else D
+        g_loss = loss.generator(None, discriminator_used(G(latents(d_steps, Stream.G_LATENTS))))
+        g_opt.zero_grad()
+        g_loss.backward()
+        if predicted == "generator":
+            previous = [p.detach().clone() for p in G.parameters()]
+        g_opt.step()
+    return G, D
+
+
+@pytest.mark.parametrize("predicted", ["generator", "discriminator"])
+def test_prediction_step_matches_an_independent_implementation(predicted, tiny_trainer_kwargs):
+    torch.manual_seed(0)
+    model = GAN(generator=TOY_G, discriminator=TOY_D, n_critic=2, ema_decay=None, sample_every_n_iterations=0,
+                prediction=predicted)
+    data = toy_data(n=256)
+    G, D = _hand_written_prediction_loop(model, data, 16, 4, predicted)
+    fit(model, data, 16, 4, tiny_trainer_kwargs)
+    torch.testing.assert_close(flat_params(model.generator), flat_params(G), rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(flat_params(model.discriminator), flat_params(D), rtol=1e-5, atol=1e-6)
+    assert "prediction_previous" in model.state_dict()  # in every checkpoint: exact resume
+
+
+def test_prediction_step_changes_training_and_leaves_the_ema_on_real_parameters(tiny_trainer_kwargs):
+    results = {}
+    for prediction in (False, True):
+        torch.manual_seed(0)
+        model = GAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0, prediction=prediction,
+                    ema_decay=0.5)
+        fit(model, toy_data(n=256), 16, 6, tiny_trainer_kwargs)
+        results[prediction] = model
+    assert not torch.equal(flat_params(results[False].discriminator), flat_params(results[True].discriminator))
+    # The buffer holds G before its last step: G itself (and so its EMA) moved on with its real update.
+    model = results[True]
+    assert model.prediction_previous.shape == flat_params(model.generator).shape
+    assert not torch.equal(model.prediction_previous, flat_params(model.generator))

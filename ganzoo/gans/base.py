@@ -71,6 +71,13 @@ class GAN(L.LightningModule):
             (tensor cores) and oneDNN (CPU) run faster: up to 25% per step on a 2-core CPU, see
             ``benchmarks/RESULTS.md``. None = on with a GPU or a oneDNN-enabled CPU build. Memory
             order changes results by float rounding only (tests/test_performance_paths.py).
+        prediction: the prediction step of Yadav et al. (2018). ``True`` or ``"generator"``: each
+            discriminator update sees the generator at its predicted parameters
+            theta_bar = theta_{k+1} + (theta_{k+1} - theta_k), theta_k -> theta_{k+1} being its last
+            update (the paper's choice). ``"discriminator"``: the generator update sees the
+            discriminator at its prediction from this iteration's n_critic updates. ``False``: off.
+            The EMA averages the real parameters; the previous parameters are a buffer, so they
+            are in every checkpoint.
         compile_networks: ``torch.compile`` the generator and the discriminator when fitting.
             Pays a compile time up front (minutes on a CPU) for faster steps; see
             ``benchmarks/RESULTS.md``. With a gradient penalty (gp / r1 / r2) only the generator
@@ -108,6 +115,7 @@ class GAN(L.LightningModule):
         seed: int = 0,
         channels_last: Optional[bool] = None,
         compile_networks: bool = False,
+        prediction: bool | str = False,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -148,6 +156,10 @@ class GAN(L.LightningModule):
         self._networks_compiled = False
         self.watched_terms: dict[str, Tensor] = {}  # this batch's loss terms, for the divergence guard
         self.register_load_state_dict_post_hook(_refresh_counters_hook)
+        # The predicted player's parameters before its last move (prediction step; None = off).
+        self.predicted = PREDICTION_CHOICES[prediction]
+        if self.predicted is not None:
+            self.register_buffer("prediction_previous", _flat_parameters(getattr(self, self.predicted)))
 
     # ------------------------------------------------------------------ counters
     @property
@@ -207,6 +219,7 @@ class GAN(L.LightningModule):
         reals = self.next_real_batches(dataloader_iter)
         d_opt, g_opt = self.optimizers()
         self.watched_terms = {}
+        self._remember_before_move("discriminator")
         for real in reals:
             d_logs = self.discriminator_step(real, d_opt)
             self._count(self.discriminator_steps_t, "_discriminator_steps")
@@ -242,7 +255,7 @@ class GAN(L.LightningModule):
         """One D update: loss on real vs detached fakes, plus the configured penalties."""
         hp = self.hparams
         with self.training_only(d_opt):
-            with torch.no_grad():
+            with torch.no_grad(), self._at_prediction("generator"):
                 fake = self.generate(self._latents(real.shape[0], Stream.D_LATENTS))
             d_real = self.discriminator(self._noisy(real, Stream.D_NOISE_REAL))
             d_fake = self.discriminator(self._noisy(fake, Stream.D_NOISE_FAKE))
@@ -281,15 +294,45 @@ class GAN(L.LightningModule):
     def generator_step(self, real: Tensor, g_opt) -> dict[str, Tensor]:
         """One G update. Relativistic losses also need D's scores on the real batch."""
         with self.training_only(g_opt):
-            fake = self.generate(self._latents(real.shape[0], Stream.G_LATENTS))
-            d_fake = self.discriminator(self._noisy(fake, Stream.G_NOISE_FAKE))
-            d_real = self.discriminator(self._noisy(real, Stream.G_NOISE_REAL)) if self.loss.relativistic else None
-            g_loss = self.loss.generator(d_real, d_fake)
-            self.check_finite(g_loss, "generator loss")
-            g_opt.zero_grad(set_to_none=True)
-            self.manual_backward(g_loss)
+            # Backward inside the block: autograd keeps the predicted D weights it needs.
+            with self._at_prediction("discriminator"):
+                fake = self.generate(self._latents(real.shape[0], Stream.G_LATENTS))
+                d_fake = self.discriminator(self._noisy(fake, Stream.G_NOISE_FAKE))
+                d_real = self.discriminator(self._noisy(real, Stream.G_NOISE_REAL)) if self.loss.relativistic else None
+                g_loss = self.loss.generator(d_real, d_fake)
+                self.check_finite(g_loss, "generator loss")
+                g_opt.zero_grad(set_to_none=True)
+                self.manual_backward(g_loss)
+            self._remember_before_move("generator")
             g_opt.step()
         return {"g_loss": g_loss.detach()}
+
+    # ------------------------------------------------------------------ prediction step
+    def _remember_before_move(self, player: str) -> None:
+        """Record the predicted player's parameters just before its move (one G step, or D's n_critic steps)."""
+        if self.predicted == player:
+            self.prediction_previous.copy_(_flat_parameters(getattr(self, player)))
+
+    @contextmanager
+    def _at_prediction(self, player: str) -> Iterator[None]:
+        """Inside, ``player``'s parameters are theta + (theta - theta_previous); restored on exit."""
+        if self.predicted != player:
+            yield
+            return
+        parameters = list(getattr(self, player).parameters())
+        current = [p.detach().clone() for p in parameters]
+        with torch.no_grad():
+            offset = 0
+            for parameter in parameters:
+                previous = self.prediction_previous[offset:offset + parameter.numel()].view(parameter.shape)
+                parameter.mul_(2).sub_(previous.to(parameter.dtype))
+                offset += parameter.numel()
+        try:
+            yield
+        finally:
+            with torch.no_grad():
+                for parameter, value in zip(parameters, current):
+                    parameter.copy_(value)
 
     @contextmanager
     def training_only(self, optimizer) -> Iterator[None]:
@@ -521,6 +564,15 @@ class GAN(L.LightningModule):
 
 
 # ---------------------------------------------------------------------- helpers
+PREDICTION_CHOICES = {False: None, None: None, True: "generator", "generator": "generator",
+                      "discriminator": "discriminator", "none": None}
+
+
+def _flat_parameters(network: nn.Module) -> Tensor:
+    """All parameters of ``network`` as one fp32 vector (whatever their memory order)."""
+    return torch.cat([p.detach().reshape(-1).float() for p in network.parameters()])
+
+
 def _plain(value: Any) -> Any:
     """Hyper-parameter values compared across a checkpoint (tuples come back as lists)."""
     return list(value) if isinstance(value, tuple) else value
@@ -608,5 +660,7 @@ def _validate_hyperparameters(args: dict[str, Any]) -> None:
         bad("num_sample_images", "must be >= 1")
     if args["channels_last"] not in (None, True, False):
         bad("channels_last", "must be True, False or None (None = on for GPUs and oneDNN CPUs)")
+    if not isinstance(args["prediction"], (bool, str, type(None))) or args["prediction"] not in PREDICTION_CHOICES:
+        bad("prediction", "choose False, True (= 'generator': D updates see G's prediction) or 'discriminator'")
     if args["compile_networks"] not in (True, False):
         bad("compile_networks", "must be True or False")
