@@ -120,6 +120,7 @@ def test_sample_writes_png(tmp_path, capsys):
         (["sample", "dcgan-fashion-mnist", "--device", "cuda:7"], "--device cuda:7"),
         (["sample", "dcgan-fashion-mnist", "--device", "tpu-ish"], "is not a device name"),
         (["eval", "dcgan-fashion-mnist", "--device", "cuda:7"], "--device cuda:7"),
+        (["eval", "dcgan-fashion-mnist", "--n", "100"], "needs --n above 256 fakes"),
         (["info", "dcgan-fashion-mnst"], "Did you mean: dcgan-fashion-mnist"),
         (["publish", "run", "--repo-id", "bad"], "is not a Hub repository id"),
     ],

@@ -14,7 +14,8 @@ import json
 from typing import Any, Callable, Optional
 
 from ganzoo.devices import check_device
-from ganzoo.metrics.extractors import EXTRACTORS, RESIZE_MODES
+from ganzoo.metrics import progress
+from ganzoo.metrics.extractors import EXTRACTORS, RESIZE_MODES, get_extractor
 from ganzoo.metrics.protocol import DEFAULT_SAMPLE_CHUNK, MetricResult
 
 # torchmetrics is imported only when a command runs, so `ganzoo --help` stays fast.
@@ -62,14 +63,24 @@ def _evaluate(args: argparse.Namespace, load_fn: Callable[[str], Any], model: st
 
     metrics = parse_metrics(args.metrics)  # fail on a typo before loading anything
     check_device(args.device)
+    # Every check that needs only the arguments and the feature network runs before the reference
+    # data or the generator is touched (those can take minutes).
+    extractor = get_extractor(args.features, resize=args.resize, weights_path=args.feature_weights,
+                              inception_weights=args.inception_weights, device=args.device or "cpu")
+    if "fid" in metrics and args.n <= extractor.num_features:
+        raise ValueError(f"FID with {extractor.name} features (d={extractor.num_features}) needs --n above "
+                         f"{extractor.num_features} fakes (10000 for numbers worth comparing), got {args.n}")
+    if "is" in metrics:
+        extractor.require_logits()
     generator = load_fn(model)
     options = {} if args.kid_subset_size is None else {"kid_subset_size": args.kid_subset_size}
-    return evaluate_generator(
-        generator, metrics=metrics, features=args.features, n=args.n, seed=args.seed,
-        reference=args.reference, batch_size=args.batch_size, device=args.device or "cpu", resize=args.resize,
-        sample_chunk=args.sample_chunk, data_dir=args.data_dir, cache_dir=args.cache_dir,
-        feature_weights=args.feature_weights, inception_weights=args.inception_weights, **options,
-    )
+    with progress.shown():
+        return evaluate_generator(
+            generator, metrics=metrics, features=args.features, n=args.n, seed=args.seed, extractor=extractor,
+            reference=args.reference, batch_size=args.batch_size, device=args.device or "cpu", resize=args.resize,
+            sample_chunk=args.sample_chunk, data_dir=args.data_dir, cache_dir=args.cache_dir,
+            feature_weights=args.feature_weights, inception_weights=args.inception_weights, **options,
+        )
 
 
 def run_eval(args: argparse.Namespace, load_fn: Callable[[str], Any]) -> int:

@@ -15,6 +15,7 @@ import torch
 from torch import Tensor
 
 from ganzoo.metrics.extractors import FeatureExtractor, get_extractor
+from ganzoo.metrics.progress import track
 from ganzoo.metrics.protocol import DEFAULT_SAMPLE_CHUNK, MetricResult, Protocol, Reference
 from ganzoo.metrics.reference import describe_reference, reference_features, shard
 from ganzoo.metrics.suite import RESULT_NAMES, MetricSuite, world
@@ -152,7 +153,8 @@ def evaluate_generator(generator, metrics: Sequence[str] | str = ("fid",), featu
 def feed_fakes(suite: MetricSuite, sample: Callable[[int, int], Tensor], n: int, seed: int, sample_chunk: int,
                batch_size: int) -> None:
     """Draw this process's chunks with ``sample(size, seed)`` and stream them into ``suite``."""
-    for size, chunk_seed in my_chunks(chunk_plan(n, seed, sample_chunk)):
+    chunks = my_chunks(chunk_plan(n, seed, sample_chunk))
+    for size, chunk_seed in track(chunks, f"sampling and scoring {n:,} fakes", len(chunks)):
         images = sample(size, chunk_seed)
         if images.shape[0] != size:
             raise ValueError(f"sample({size}, seed) returned {images.shape[0]} images")

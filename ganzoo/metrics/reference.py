@@ -23,6 +23,7 @@ from torch import Tensor
 from ganzoo.metrics.datasets import load_images, to_signed_float
 from ganzoo.metrics.extractors import FeatureExtractor
 from ganzoo.metrics.cache import CACHE_ENV, default_cache_dir  # noqa: F401 (re-exported)
+from ganzoo.metrics.progress import track
 from ganzoo.metrics.protocol import Reference
 from ganzoo.metrics.suite import world
 from ganzoo.utils import atomic_write
@@ -68,7 +69,9 @@ def extract_features(extractor: FeatureExtractor, images_uint8: Tensor, batch_si
                      device: Optional[torch.device | str] = None) -> Tensor:
     """Features of uint8 images (converted to [-1, 1]), computed batch by batch, on CPU at the end."""
     device = device or next(iter(extractor.parameters()), torch.empty(0)).device
-    out = [extractor(to_signed_float(batch.to(device)))[0].cpu() for batch in images_uint8.split(batch_size)]
+    batches = images_uint8.split(batch_size)
+    out = [extractor(to_signed_float(batch.to(device)))[0].cpu()
+           for batch in track(batches, f"features of {len(images_uint8):,} reference images (cached after)", len(batches))]
     return torch.cat(out)
 
 
