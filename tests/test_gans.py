@@ -1,5 +1,6 @@
 """The shared training loop and the variant presets."""
 import copy
+import math
 
 import lightning as L
 import pytest
@@ -7,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganzoo.gans import DCGAN, GAN, SNGAN, WGAN, WGANGP, RaSGAN, VanillaGAN, get_variant
-from ganzoo.nn import build_network
+from ganzoo.nn import Discriminator, Generator, build_network
 
 TOY_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 16, "n_layers": 2}}
 TOY_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 2, "hidden_dim": 16, "n_layers": 2}}
@@ -312,3 +313,41 @@ def test_prediction_step_changes_training_and_leaves_the_ema_on_real_parameters(
     model = results[True]
     assert model.prediction_previous.shape == flat_params(model.generator).shape
     assert not torch.equal(model.prediction_previous, flat_params(model.generator))
+
+
+class _PointGenerator(Generator):
+    """Dirac-GAN generator: a single parameter theta, output theta whatever z (a view of it)."""
+
+    def __init__(self, theta: float = 1.0) -> None:
+        super().__init__(1, (1,))
+        self.theta = torch.nn.Parameter(torch.tensor([theta]))
+        self._record_config(locals())
+
+    def forward(self, z):
+        return self.theta.expand(z.shape[0], 1)
+
+
+class _LinearCritic(Discriminator):
+    """Dirac-GAN discriminator D(x) = psi * x."""
+
+    def __init__(self, psi: float = 1.0) -> None:
+        super().__init__((1,))
+        self.psi = torch.nn.Parameter(torch.tensor([psi]))
+        self._record_config(locals())
+
+    def forward(self, x):
+        return x.reshape(x.shape[0], -1) @ self.psi
+
+
+@pytest.mark.parametrize("prediction", [True, "discriminator"])
+def test_prediction_step_makes_the_dirac_gan_converge_where_alternating_updates_orbit(prediction, tiny_trainer_kwargs):
+    # The bilinear game of the theory lab (ganzoo.theory.prediction), through the real training loop:
+    # data at 0, G = theta, D(x) = psi x. Plain alternating updates circle the equilibrium (0, 0).
+    distance = {}
+    for setting in (False, prediction):
+        model = GAN(generator=_PointGenerator(), discriminator=_LinearCritic(), prediction=setting, ema_decay=None,
+                    optimizer="rmsprop", g_lr=0.05, d_lr=0.05, sample_every_n_iterations=0)
+        fit(model, torch.zeros(1200, 1), 4, 300, tiny_trainer_kwargs)
+        distance[setting] = math.hypot(model.generator.theta.item(), model.discriminator.psi.item())
+    assert distance[False] > 0.1, distance
+    assert distance[prediction] < 1e-6, distance

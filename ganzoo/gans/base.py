@@ -257,6 +257,8 @@ class GAN(L.LightningModule):
         with self.training_only(d_opt):
             with torch.no_grad(), self._at_prediction("generator"):
                 fake = self.generate(self._latents(real.shape[0], Stream.D_LATENTS))
+                if self.predicted == "generator":  # an output may be a view of G's parameters, restored on exit
+                    fake = fake.clone()
             d_real = self.discriminator(self._noisy(real, Stream.D_NOISE_REAL))
             d_fake = self.discriminator(self._noisy(fake, Stream.D_NOISE_FAKE))
             adversarial = self.loss.discriminator(d_real, d_fake, **self._label_noise_draws(real.shape[0]))
