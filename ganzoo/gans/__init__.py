@@ -9,30 +9,20 @@ from ganzoo.gans.wgan import WGAN
 from ganzoo.gans.wgan_gp import WGANGP
 from ganzoo.utils import unknown_name_message
 
-# name used in recipes, registry entries and error messages -> class
-VARIANTS = {
-    "gan": GAN,
-    "vanilla": VanillaGAN,
-    "dcgan": DCGAN,
-    "wgan": WGAN,
-    "wgan-gp": WGANGP,
-    "sngan": SNGAN,
-    "rasgan": RaSGAN,
-    "progan": ProGAN,
-}
+# name used in recipes, registry entries and error messages -> class (each class names itself)
+VARIANTS = {cls.variant_id: cls for cls in (GAN, VanillaGAN, DCGAN, WGAN, WGANGP, SNGAN, RaSGAN, ProGAN)}
 
 
 def variant_name(cls: type) -> str:
     """The registry name of a variant class (inverse of ``get_variant``)."""
-    for name, variant in VARIANTS.items():
-        if variant is cls:
-            return name
-    raise ValueError(f"{cls.__name__} is not a registered ganzoo variant (ganzoo.gans.VARIANTS)")
+    name = getattr(cls, "variant_id", None)
+    if VARIANTS.get(name) is not cls:
+        raise ValueError(f"{cls.__name__} is not a registered ganzoo variant (ganzoo.gans.VARIANTS)")
+    return name
 
 
 def get_variant(name: str) -> type[GAN]:
     if name not in VARIANTS:
-        
         raise ValueError(unknown_name_message("GAN variant", name, VARIANTS))
     return VARIANTS[name]
 

@@ -84,6 +84,8 @@ class GAN(L.LightningModule):
             is compiled: compiled graphs do not support the double backward the penalty needs.
     """
 
+    variant_id = "gan"  # presets override it: the name in recipes, registry entries and messages
+
     # Presets override these class attributes; __init__ arguments override presets.
     default_generator: dict[str, Any] = {"name": "MLPGenerator", "kwargs": {}}
     default_discriminator: dict[str, Any] = {"name": "MLPDiscriminator", "kwargs": {}}

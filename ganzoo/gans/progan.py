@@ -152,6 +152,7 @@ def _normalise_batch_sizes(batch_sizes: Optional[dict], final_resolution: int) -
 
 
 class ProGAN(GAN):
+    variant_id = "progan"  # the name in recipes, registry entries and messages
     """Progressive growing GAN. Arguments beyond :class:`~ganzoo.gans.base.GAN`'s:
 
     Args:

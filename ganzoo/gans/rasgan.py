@@ -16,6 +16,7 @@ RELATIVISTIC_AVERAGE_LOSSES = ("rasgan", "ralsgan", "rahinge")
 
 
 class RaSGAN(GAN):
+    variant_id = "rasgan"  # the name in recipes, registry entries and messages
     default_generator = {"name": "SNGANCNNGenerator", "kwargs": {"latent_dim": 128, "channels": 3}}
     default_discriminator = {"name": "SNGANCNNDiscriminator", "kwargs": {"channels": 3, "spectral_norm": False}}
 

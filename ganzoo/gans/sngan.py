@@ -12,6 +12,7 @@ from ganzoo.nn.base import Discriminator, Generator
 
 
 class SNGAN(GAN):
+    variant_id = "sngan"  # the name in recipes, registry entries and messages
     default_generator = {"name": "ResNetGenerator", "kwargs": {"latent_dim": 128, "channels": 3, "width": 256}}
     default_discriminator = {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 128, "spectral_norm": True}}
 

@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Any, Optional
 
 from ganzoo.gans.base import GAN
+from ganzoo.gans.dcgan import DCGAN
 from ganzoo.nn.base import Discriminator, Generator
 
 
 class WGAN(GAN):
-    default_generator = {"name": "DCGANGenerator", "kwargs": {"latent_dim": 100, "resolution": 32, "channels": 3}}
-    default_discriminator = {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "norm": "batch"}}
+    variant_id = "wgan"  # the name in recipes, registry entries and messages
+    # The paper trains WGAN on the DCGAN networks.
+    default_generator = DCGAN.default_generator
+    default_discriminator = DCGAN.default_discriminator
 
     def __init__(
         self,

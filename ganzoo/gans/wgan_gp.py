@@ -13,6 +13,7 @@ from ganzoo.nn.base import Discriminator, Generator
 
 
 class WGANGP(GAN):
+    variant_id = "wgan-gp"  # the name in recipes, registry entries and messages
     default_generator = {"name": "ResNetGenerator", "kwargs": {"latent_dim": 128, "channels": 3, "width": 128}}
     default_discriminator = {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 128, "spectral_norm": False}}
 
