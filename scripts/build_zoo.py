@@ -152,6 +152,21 @@ CURVE_NOTE = ("Measured during training by the evaluation callback (EMA generato
               "falling at the end says more training would help.")
 
 
+# The zoo's quality bar for Fashion-MNIST models (issue 13), in-domain protocol, 10k fakes.
+FASHION_BAR = {"fid": 15.0, "recall": 0.40}
+
+
+def bar_note(spec: dict, metrics: list[dict]) -> str:
+    """One sentence: does the model meet the zoo's bar for its data set (measured, not hoped)?"""
+    if spec["features"] != "fashion-mnist" or not metrics:
+        return ""
+    values = {m["name"]: m["value"] for m in metrics}
+    meets = values["fid"] <= FASHION_BAR["fid"] and values["recall"] >= FASHION_BAR["recall"]
+    verdict = "meets it" if meets else "below it; the training curve shows whether more training would help"
+    return (f" The zoo's bar for Fashion-MNIST is in-domain FID <= {FASHION_BAR['fid']:g} with recall >= "
+            f"{FASHION_BAR['recall']:.2f}; this model has FID {values['fid']:.2f}, recall {values['recall']:.2f}: {verdict}.")
+
+
 def generator_iterations(run_csv: Path) -> int:
     with open(ROOT / run_csv) as handle:
         values = [float(row["g_iter"]) for row in csv.DictReader(handle) if row.get("g_iter")]
@@ -201,7 +216,8 @@ def main() -> None:
         iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
         sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
         entry = {
-            "variant": spec["variant"], "dataset": spec["dataset"], "description": spec["description"],
+            "variant": spec["variant"], "dataset": spec["dataset"],
+            "description": spec["description"] + bar_note(spec, measured[name]),
             "sha256": sha256_of(BUNDLED_DIR / f"{name}.safetensors"), "bundled": True, "kind": config["kind"],
             "dtype": config["dtype"], "hf_repo_id": None, "revision": None,
             "num_params_generator": sum(p.numel() for p in generator.parameters()),
