@@ -102,6 +102,11 @@ class GanzooCLI(LightningCLI):
             suffix = run_folder.name[len("version_"):]
             init_args.version = int(suffix) if suffix.isdigit() else run_folder.name
             self._resume_folder = run_folder
+            # Continuing in the run's own folder is the point: Lightning's warnings about a non-empty
+            # log / checkpoint folder (and "previous log files will be deleted": they are carried over,
+            # see _keep_metrics_log) would only alarm.
+            warnings.filterwarnings("ignore", message=r"Experiment logs directory .* exists and is not empty")
+            warnings.filterwarnings("ignore", message=r"Checkpoint directory .* exists and is not empty")
         print(f"resuming from {checkpoint}")
 
     def before_fit(self) -> None:
