@@ -33,8 +33,8 @@ NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
 
 
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
-                        precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True,
-                        hardware: str = "2-core AMD EPYC CPU, one thread (two or three runs shared the cores)") -> dict:
+                        precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True, resumed_at: str = "",
+                        hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)") -> dict:
     """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
     name = f"{variant}-fashion-mnist"
     return {
@@ -45,7 +45,9 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "recipe": f"recipes/{recipe}.yaml",
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {
-            "recipe overrides": f"none (ganzoo fit --config recipes/{recipe}.yaml)",
+            "recipe overrides": f"none (ganzoo fit --config recipes/{recipe}.yaml)" + (
+                f"; run in two parts: stopped at {resumed_at} G iterations (the first planned length), then "
+                f"continued with `ganzoo fit --config recipes/{recipe}.yaml --ckpt_path last`" if resumed_at else ""),
             "hardware": f"{hardware}, {minutes}",
             "batch size": batch_size,
             "optimizer": optimizer,
@@ -58,7 +60,8 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
 
 
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
-MINUTES = {"vanilla": "TBD", "wgan": "TBD", "wgan_gp": "TBD", "sngan": "TBD", "rasgan": "TBD", "progan": "34 min"}
+MINUTES = {"vanilla": "14 min", "wgan": "52 min", "wgan_gp": "113 min (56 + 57)", "sngan": "107 min (50 + 57)", "rasgan": "47 min",
+           "progan": "34 min"}
 
 MODELS = {
     "dcgan-fashion-mnist": {
@@ -98,12 +101,12 @@ MODELS = {
         "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
         "at 28x28, trained on a 2-core CPU with the paper's settings.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, EMA 0.999",
-        MINUTES["wgan_gp"]),
+        MINUTES["wgan_gp"], resumed_at="6,000"),
     "sngan-fashion-mnist": fashion_mnist_model(
         "sngan", "sngan_fashion_mnist",
         "SN-GAN (Miyato et al. 2018): hinge loss and spectral normalisation in every discriminator layer, on the "
         "DCGAN networks, on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
-        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"]),
+        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"], resumed_at="10,000"),
     "rasgan-fashion-mnist": fashion_mnist_model(
         "rasgan", "rasgan_fashion_mnist",
         "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks (no BatchNorm in D), "
