@@ -4,8 +4,11 @@ from __future__ import annotations
 import difflib
 import hashlib
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterable
+from typing import Iterable, Iterator, Sequence
+
+import torch
 
 
 def did_you_mean(name: object, known: Iterable[str], cutoff: float = 0.5, quote: bool = False) -> str:
@@ -48,3 +51,21 @@ def atomic_write(path: str | os.PathLike, write, suffix: str = ".tmp") -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+@contextmanager
+def parameters_set_to(parameters: Sequence[torch.nn.Parameter], values: Sequence[torch.Tensor]) -> Iterator[None]:
+    """Inside the block ``parameters`` hold ``values``; on exit their own values come back, in place
+    (the same tensors, so optimizer state stays attached). Backward passes that need the temporary
+    values must run inside the block: the restore bumps the parameters' version counters, so autograd
+    refuses a later backward instead of mixing values."""
+    saved = [p.detach().clone() for p in parameters]
+    with torch.no_grad():
+        for parameter, value in zip(parameters, values):
+            parameter.copy_(value)
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for parameter, value in zip(parameters, saved):
+                parameter.copy_(value)

@@ -33,6 +33,7 @@ from ganzoo.losses import get_loss
 from ganzoo.nn.base import Discriminator, Generator, build_network
 from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
 from ganzoo.seeding import Stream, step_seed
+from ganzoo.utils import parameters_set_to
 
 # training_step takes Lightning's ``dataloader_iter`` (n_critic batches per step); Lightning calls the
 # signature experimental on every fit. It is the documented way for a step to consume several batches.
@@ -324,19 +325,10 @@ class GAN(L.LightningModule):
             yield
             return
         parameters = list(getattr(self, player).parameters())
-        current = [p.detach().clone() for p in parameters]
-        with torch.no_grad():
-            offset = 0
-            for parameter in parameters:
-                previous = self.prediction_previous[offset:offset + parameter.numel()].view(parameter.shape)
-                parameter.mul_(2).sub_(previous.to(parameter.dtype))
-                offset += parameter.numel()
-        try:
+        previous = self.prediction_previous.split([p.numel() for p in parameters])
+        predicted = [2 * p.detach() - before.view(p.shape).to(p.dtype) for p, before in zip(parameters, previous)]
+        with parameters_set_to(parameters, predicted):
             yield
-        finally:
-            with torch.no_grad():
-                for parameter, value in zip(parameters, current):
-                    parameter.copy_(value)
 
     @contextmanager
     def training_only(self, optimizer) -> Iterator[None]:

@@ -36,6 +36,8 @@ from typing import Any, Callable, Iterator
 import torch
 from torch import Tensor
 
+from ganzoo.utils import parameters_set_to
+
 __all__ = ["PredictionStep"]
 
 
@@ -87,18 +89,8 @@ class PredictionStep:
     def lookahead(self) -> Iterator[None]:
         """Within the block the wrapped parameters hold their predicted values; on exit
         the current values are restored (in place, so optimizer state stays attached)."""
-        parameters = self._parameters()
-        saved = [p.detach().clone() for p in parameters]
-        predicted = self.predicted()
-        with torch.no_grad():
-            for parameter, value in zip(parameters, predicted):
-                parameter.copy_(value)
-        try:
+        with parameters_set_to(self._parameters(), self.predicted()):
             yield
-        finally:
-            with torch.no_grad():
-                for parameter, value in zip(parameters, saved):
-                    parameter.copy_(value)
 
     def state_dict(self) -> dict[str, Any]:
         return {"optimizer": self.optimizer.state_dict(), "extrapolation": self.extrapolation,
