@@ -203,8 +203,8 @@ class GAN(L.LightningModule):
         hp = self.hparams
         world, _ = self._world_and_rank()
         if world > 1:  # normalise over the GLOBAL batch, as one process does (ganzoo/nn/cross_process_bn.py)
+            device_type = self.trainer.strategy.root_device.type
             for name in ("generator", "discriminator"):
-                device_type = self.trainer.strategy.root_device.type
                 setattr(self, name, convert_batchnorm_for_processes(getattr(self, name), device_type))
         self._channels_last = _channels_last_helps(self) if hp.channels_last is None else hp.channels_last
         if self._channels_last:
@@ -223,9 +223,11 @@ class GAN(L.LightningModule):
         d_opt, g_opt = self.optimizers()
         self.watched_terms = {}
         self._remember_before_move("discriminator")
-        for real in reals:
-            d_logs = self.discriminator_step(real, d_opt)
-            self._count(self.discriminator_steps_t, "_discriminator_steps")
+        # G does not move during D's turn: its prediction (if on) is set once for all n_critic steps.
+        with self._at_prediction("generator"):
+            for real in reals:
+                d_logs = self.discriminator_step(real, d_opt)
+                self._count(self.discriminator_steps_t, "_discriminator_steps")
 
         self._last_g_logs = self.generator_step(reals[-1], g_opt)
         self._count(self.generator_iterations_t, "_generator_iterations")
@@ -258,10 +260,8 @@ class GAN(L.LightningModule):
         """One D update: loss on real vs detached fakes, plus the configured penalties."""
         hp = self.hparams
         with self.training_only(d_opt):
-            with torch.no_grad(), self._at_prediction("generator"):
+            with torch.no_grad():
                 fake = self.generate(self._latents(real.shape[0], Stream.D_LATENTS))
-                if self.predicted == "generator":  # an output may be a view of G's parameters, restored on exit
-                    fake = fake.clone()
             d_real = self.discriminator(self._noisy(real, Stream.D_NOISE_REAL))
             d_fake = self.discriminator(self._noisy(fake, Stream.D_NOISE_FAKE))
             adversarial = self.loss.discriminator(d_real, d_fake, **self._label_noise_draws(real.shape[0]))
