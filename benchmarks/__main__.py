@@ -7,7 +7,7 @@
 
 Results go to ``benchmarks/results/<machine>.json`` (sections of earlier runs on the same
 machine are kept, so a long GPU run can be split by ``--sections``) and ``RESULTS.md`` is
-regenerated from every JSON file there. ``ganzoo bench --perf`` runs the same thing.
+regenerated from every JSON file there.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ SECTIONS = ("training", "fast-path", "sampling", "evaluation", "hardware")
 
 
 def add_perf_arguments(parser: argparse.ArgumentParser) -> None:
-    """The benchmark's options, for ``python -m benchmarks`` and ``ganzoo bench --perf``."""
+    """The benchmark's options, for ``python -m benchmarks``."""
     parser.add_argument("--device", default="cpu", choices=("cpu", "cuda"), help="where to run (default cpu)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", dest="mode", action="store_const", const="quick",

@@ -1,7 +1,7 @@
 """Sampling: ``ganzoo.load(...).sample(n)`` against a raw generator forward at the same batch size.
 
 Measured for the zoo's bundled models (``ganzoo.load("sngan-cifar10")``, the path a user takes)
-and for the benchmark's own generators, saved with ``save_pretrained`` and loaded back by folder.
+and for the benchmark's own generators, saved with ``ganzoo.save`` and loaded back by folder.
 ``sample`` adds what the raw loop does not: latents drawn on the CPU from the seed (identical on
 every device) and moved over, eval mode, and one ``torch.cat`` of the chunks. The raw loop draws
 latents on the device and keeps the chunks in a list.
@@ -28,11 +28,11 @@ def bundled_models() -> list[str]:
 
 def measure_spec_sampling(spec: ModelSpec, device: torch.device, count: int, repeats: int,
                           max_seconds: Optional[float] = None, log: Callable[[str], None] = print) -> dict:
-    """Sampling for a benchmark generator: saved with ``save_pretrained``, loaded by folder."""
+    """Sampling for a benchmark generator: saved with ``ganzoo.save``, loaded by folder."""
     torch.manual_seed(0)
     network = build_network(**spec.generator)
     with tempfile.TemporaryDirectory() as folder:
-        network.save_pretrained(folder)
+        ganzoo.save(network, folder)
         return measure_sampling(folder, device, count, repeats, label=spec.name, size=spec.size_note,
                                 max_seconds=max_seconds, log=log)
 

@@ -16,7 +16,6 @@ both reads only.
 """
 from __future__ import annotations
 
-import inspect
 import tempfile
 import time
 import warnings
@@ -281,7 +280,7 @@ def measure_overhead(spec: ModelSpec, device: torch.device, settings: StepSettin
 
 def preset_n_critic(spec: ModelSpec) -> int:
     """The variant preset's discriminator steps per generator step (DCGAN 1, SN-GAN / WGAN-GP 5)."""
-    return inspect.signature(get_variant(spec.variant).__init__).parameters["n_critic"].default
+    return get_variant(spec.variant).paper_defaults.get("n_critic", 1)
 
 
 def measure_fast_path(spec: ModelSpec, device: torch.device, options: list[StepSettings], warmup: int,

@@ -4,10 +4,11 @@
     G = ganzoo.load("dcgan-fashion-mnist")   # EMA generator, eval mode, strict load
     images = G.sample(64, seed=0)            # in [-1, 1]
     ganzoo.list_models()
+    ganzoo.save(G, "my-model")               # safetensors + config.json; ganzoo.load("my-model")
 """
 __version__ = "0.1.0"
 
-from ganzoo.zoo import list_models, load, load_gan  # noqa: E402
+from ganzoo.zoo import list_models, load, load_gan, save  # noqa: E402
 
 _LAZY_GANS = ("GAN", "VanillaGAN", "DCGAN", "WGAN", "WGANGP", "SNGAN", "RaSGAN", "ProGAN")
 
@@ -21,4 +22,4 @@ def __getattr__(name: str):
     raise AttributeError(f"module 'ganzoo' has no attribute {name!r}")
 
 
-__all__ = ["__version__", "list_models", "load", "load_gan", *_LAZY_GANS]
+__all__ = ["__version__", "list_models", "load", "load_gan", "save", *_LAZY_GANS]

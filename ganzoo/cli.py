@@ -6,7 +6,6 @@
     ganzoo list
     ganzoo eval NAME_OR_PATH --metrics fid,kid --features fashion-mnist
     ganzoo bench MODEL [MODEL ...]
-    ganzoo bench --perf [--device cuda] [--quick|--full]   (benchmarks/: speed, overhead, FLOPs)
     ganzoo publish RUN_DIR --repo-id ORG/NAME [--dry-run DIR]
     ganzoo theory NAME [--plot FILE] | --list
 
@@ -26,15 +25,6 @@ LIGHTNING_SUBCOMMANDS = ("fit", "validate")
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"] and "--perf" in argv:
-        # `ganzoo bench --perf ...` is the performance harness (benchmarks/), not model scoring.
-        try:
-            import benchmarks.__main__ as perf
-        except ImportError:
-            print("ganzoo bench --perf: error: the harness lives in the repository's benchmarks/ folder, which "
-                  "is not installed with the package; run it from a clone's root", file=sys.stderr)
-            return 2
-        return perf.main([a for a in argv[1:] if a != "--perf"])
     if argv and argv[0] in LIGHTNING_SUBCOMMANDS:
         return _run_training(argv)
     parser = build_parser()
@@ -132,7 +122,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_optional(sub, "eval", "evaluate a model: FID / IS / KID / precision-recall under a stated protocol",
                   "ganzoo.metrics.cli", "add_eval_arguments", "run_eval")
     _add_optional(sub, "bench", "score several models under one protocol beside published numbers "
-                  "(`ganzoo bench --perf --help`: the performance harness)",
+                  "(speed benchmarks: `python -m benchmarks` in a clone)",
                   "ganzoo.metrics.cli", "add_bench_arguments", "run_bench")
     _add_optional(sub, "theory", "run an experiment of the theory lab (--list shows them)",
                   "ganzoo.theory", "add_theory_arguments", "run_theory")
@@ -171,8 +161,6 @@ def run_sample(args: argparse.Namespace) -> int:
     output = Path(args.output)
     _check_writable(output)
     import torch
-
-    import ganzoo
 
     from ganzoo.devices import check_device
 

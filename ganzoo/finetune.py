@@ -2,7 +2,7 @@
 
 ``FineTuneFrom`` is a callback so any variant can be fine-tuned from any recipe: at
 ``setup`` it copies a pretrained full GAN (G, EMA G, D; a zoo name or a folder written by
-``ganzoo publish`` / ``save_pretrained``) into the module being trained, strictly, then
+``ganzoo publish`` / ``ganzoo.save``) into the module being trained, strictly, then
 
 * optionally freezes the first ``freeze_discriminator_layers`` conv/linear layers of D
   (FreezeD, Mo et al. 2020: keep the low-level features, adapt the top), and
@@ -17,6 +17,7 @@ from __future__ import annotations
 import lightning as L
 from torch import nn
 
+from ganzoo.zoo import load_gan
 from ganzoo.zoo.serialization import load_state_strictly
 
 
@@ -31,8 +32,6 @@ class FineTuneFrom(L.Callback):
     def setup(self, trainer, pl_module, stage: str) -> None:
         if stage != "fit":
             return
-        from ganzoo.zoo import load_gan
-
         pretrained = load_gan(self.model)
         _check_same_architecture(pretrained, pl_module, self.model)
         pl_module.continue_stage_of(pretrained)  # ProGAN: stay grown; others: nothing

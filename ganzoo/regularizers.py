@@ -179,12 +179,11 @@ class InstanceNoise:
     Arjovsky & Bottou 2017): add ``N(0, sigma(step)^2)`` to *both* real and fake inputs
     of D so their supports overlap early in training.
 
-    ``schedule``: ``"linear"`` (sigma_start -> sigma_end over ``anneal_steps``),
-    ``"cosine"`` (half-cosine between the same end points) or ``"constant"``
-    (always sigma_start). After ``anneal_steps`` sigma stays at ``sigma_end``.
+    ``schedule``: ``"linear"`` (sigma_start -> sigma_end over ``anneal_steps``) or
+    ``"constant"`` (always sigma_start). After ``anneal_steps`` sigma stays at ``sigma_end``.
     """
 
-    SCHEDULES = ("linear", "cosine", "constant")
+    SCHEDULES = ("linear", "constant")
 
     def __init__(
         self, sigma_start: float, sigma_end: float = 0.0, anneal_steps: int = 10000, schedule: str = "linear"
@@ -208,8 +207,6 @@ class InstanceNoise:
         if self.schedule == "constant":
             return self.sigma_start
         progress = min(step / self.anneal_steps, 1.0)
-        if self.schedule == "cosine":
-            progress = 0.5 * (1.0 - math.cos(math.pi * progress))
         return self.sigma_start + (self.sigma_end - self.sigma_start) * progress
 
     def __call__(self, x: Tensor, step: int, generator: torch.Generator | None = None) -> Tensor:

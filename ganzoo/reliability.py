@@ -31,7 +31,6 @@ import pickle
 import random
 import re
 import time
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Optional
@@ -449,7 +448,7 @@ class _BatchRecord:
 class DivergenceGuard(Callback):
     """Stop the run with a :class:`DivergenceError` when training diverges.
 
-    Checks every term the GAN records with ``check_finite`` (``pl_module.watched_terms``:
+    Checks every term the GAN records with ``watch_term`` (``pl_module.watched_terms``:
     discriminator and generator losses, gradient / R1 / R2 penalties, drift) and, when
     ``max_grad_norm`` is set, the total gradient norm of each optimizer step (computed in
     ``on_before_optimizer_step``, i.e. after AMP unscaling and DDP gradient averaging).

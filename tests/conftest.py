@@ -19,6 +19,11 @@ os.environ.setdefault("WANDB_SILENT", "true")
 os.environ.setdefault("GANZOO_METRICS_CACHE", tempfile.mkdtemp(prefix="ganzoo-test-metrics-cache-"))
 
 
+# The toy 2-D networks every loop test uses (one definition; tests import them from here).
+TOY_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 16, "n_layers": 2}}
+TOY_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 2, "hidden_dim": 16, "n_layers": 2}}
+
+
 @pytest.fixture(autouse=True)
 def _restore_environment():
     # DDP launchers and WandbLogger(offline=True) write env vars (MASTER_ADDR, LOCAL_RANK,

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 
+import ganzoo
 from ganzoo.cli import main
 from ganzoo.training_cli import run_lightning_cli
 
@@ -100,7 +101,7 @@ def test_sample_writes_png(tmp_path, capsys):
     from ganzoo.nn import DCGANGenerator
 
     torch.manual_seed(0)
-    DCGANGenerator(latent_dim=8, resolution=28, channels=1, base_width=4).save_pretrained(tmp_path / "model")
+    ganzoo.save(DCGANGenerator(latent_dim=8, resolution=28, channels=1, base_width=4), tmp_path / "model")
     out = tmp_path / "grid.png"
     assert main(["sample", str(tmp_path / "model"), "-n", "9", "-o", str(out)]) == 0
     from PIL import Image

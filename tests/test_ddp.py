@@ -14,8 +14,8 @@ from ganzoo.data import ToyDataModule
 
 from ganzoo.gans import WGANGP, GAN
 
-TOY_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 16, "n_layers": 2}}
-TOY_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 2, "hidden_dim": 16, "n_layers": 2}}
+from conftest import TOY_D, TOY_G
+
 GLOBAL_BATCH = 16
 
 

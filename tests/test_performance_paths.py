@@ -137,7 +137,7 @@ def test_channels_last_default_follows_the_device(choice, tiny_trainer_kwargs, t
     conv_weights = [p for p in module.parameters() if p.ndim == 4]
     assert all(p.is_contiguous(memory_format=torch.channels_last) is expected for p in conv_weights)
     # Published weights are written contiguous and load back to the same generator.
-    module.save_pretrained(tmp_path / "export")
+    ganzoo.save(module, tmp_path / "export")
     loaded = ganzoo.load(str(tmp_path / "export"))
     z = torch.randn(4, 8)
     with torch.no_grad():

@@ -53,8 +53,8 @@ from ganzoo.zoo.load import HUB_REPO_PATTERN
 from ganzoo.zoo.publish import export_run, gan_from_checkpoint
 from ganzoo.zoo.registry import registry
 
-TOY_G = {"name": "MLPGenerator", "kwargs": {"latent_dim": 2, "out_dim": 2, "hidden_dim": 16, "n_layers": 2}}
-TOY_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 2, "hidden_dim": 16, "n_layers": 2}}
+from conftest import TOY_D, TOY_G
+
 BATCHES_PER_EPOCH = 5  # 80 samples / global batch 16: checkpoints fall mid-epoch
 
 
@@ -313,14 +313,14 @@ class PoisonTerm(Callback):
         self.term, self.at_iteration = term, at_iteration
 
     def setup(self, trainer, pl_module, stage):
-        record = pl_module.check_finite
+        record = pl_module.watch_term
 
         def poisoned(value, term):
             if term == self.term and pl_module.generator_iterations == self.at_iteration:
                 value = value * float("inf")
             record(value, term)
 
-        pl_module.check_finite = poisoned
+        pl_module.watch_term = poisoned
 
 
 @pytest.mark.parametrize("term, kwargs", [

@@ -36,7 +36,7 @@ def small_generator():
 
 def test_generator_round_trip_is_bit_exact(tmp_path):
     generator = small_generator()
-    generator.save_pretrained(tmp_path / "g")
+    ganzoo.save(generator, tmp_path / "g")
     loaded = ganzoo.load(str(tmp_path / "g"))
     for (key, a), (_, b) in zip(generator.state_dict().items(), loaded.state_dict().items()):
         assert torch.equal(a, b), key
@@ -57,7 +57,7 @@ def test_full_gan_round_trip_for_fine_tuning(tmp_path):
     with torch.no_grad():
         for p in gan.generator_ema.module.parameters():
             p.add_(0.5)  # make EMA differ from the raw weights
-    gan.save_pretrained(tmp_path / "gan")
+    ganzoo.save(gan, tmp_path / "gan")
     restored = load_gan_from_folder(tmp_path / "gan")
     assert type(restored) is WGANGP and restored.hparams.gp_weight == 10.0
     for name, tensor in gan.state_dict().items():
@@ -270,7 +270,8 @@ def test_bundled_model_load_writes_nothing_and_follows_no_planted_symlink(tmp_pa
 
 
 def test_every_network_class_is_sized_exactly_on_the_meta_device():
-    from ganzoo.nn.base import NETWORKS, build_network, check_network_size
+    from ganzoo.nn import NETWORKS, build_network
+    from ganzoo.nn.base import check_network_size
 
     for name in NETWORKS:
         meta, real = check_network_size(name), build_network(name)
@@ -348,3 +349,14 @@ def test_non_finite_weights_are_refused_naming_the_tensor(tmp_path, bad):
     with pytest.raises(WeightsError) as error:
         load_gan_from_folder(gan_folder)
     assert_one_line(error, "[discriminator]", "'net.0.bias'", "8 NaN/inf values")
+
+
+def test_save_takes_generators_and_gans_only(tmp_path):
+    from ganzoo.nn import build_network
+
+    discriminator = build_network("MLPDiscriminator", in_dim=2, hidden_dim=8, n_layers=1)
+    with pytest.raises(TypeError, match="save the GAN that holds it"):
+        ganzoo.save(discriminator, tmp_path / "d")
+    with pytest.raises(TypeError, match="got Linear"):
+        ganzoo.save(torch.nn.Linear(2, 2), tmp_path / "x")
+    assert not (tmp_path / "d").exists() and not (tmp_path / "x").exists()

@@ -21,7 +21,6 @@ checkpoints, so a run resumed mid-epoch sees the same batches as an uninterrupte
 """
 from __future__ import annotations
 
-import math
 from typing import Iterator
 
 import lightning as L
@@ -233,9 +232,3 @@ class GlobalBatchDataModule(L.LightningDataModule):
             collate_fn=collate_fetched if isinstance(self.train_dataset, BatchFetchDataset) else None,
         )
 
-    @property
-    def steps_per_epoch(self) -> int:
-        """Global batches (optimizer steps of one kind) in one epoch."""
-        if self.train_dataset is None:
-            self.setup("fit")
-        return math.floor(len(self.train_dataset) / self.batch_size)  # type: ignore[arg-type]

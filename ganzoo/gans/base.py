@@ -10,16 +10,18 @@ iterations* (what papers count), kept in the checkpointed buffer ``generator_ite
 Lightning's ``trainer.global_step`` counts every optimizer step (D and G together) and is
 not used for schedules.
 
-Variants (``dcgan.py``, ``wgan_gp.py``, ...) are presets of this class: they choose
-networks, loss, regularizers and optimizer defaults and override nothing else.
+Variants (``dcgan.py``, ``wgan_gp.py``, ...) are presets of this class, written as data: their
+networks (``default_generator`` / ``default_discriminator``) and what their paper changes from the
+defaults below (``paper_defaults``: loss, optimizer, penalties); they override no code.
 Progressive growing adds behaviour through the small hooks marked "hook".
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import warnings
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any, Iterator, Optional
 
 import lightning as L
@@ -29,8 +31,10 @@ from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganzoo import regularizers
 from ganzoo.lightning_compat import should_update_logs
+from ganzoo.gans.sample_logging import log_sample_grid
 from ganzoo.losses import get_loss
-from ganzoo.nn.base import Discriminator, Generator, build_network
+from ganzoo.nn import build_network
+from ganzoo.nn.base import Discriminator, Generator
 from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
 from ganzoo.seeding import Stream, step_seed
 from ganzoo.utils import parameters_set_to
@@ -90,6 +94,16 @@ class GAN(L.LightningModule):
     # Presets override these class attributes; __init__ arguments override presets.
     default_generator: dict[str, Any] = {"name": "MLPGenerator", "kwargs": {}}
     default_discriminator: dict[str, Any] = {"name": "MLPDiscriminator", "kwargs": {}}
+    # What a preset's paper changes from this __init__'s defaults. A preset's __init__ is generated
+    # from it (__init_subclass__), so its signature, --help, recipes, hparams and checkpoints show
+    # the paper's values; arguments passed to __init__ override them.
+    paper_defaults: dict[str, Any] = {}
+    allowed_losses: Optional[tuple[str, ...]] = None  # a preset defined by its loss family refuses others
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.__dict__.get("paper_defaults"):
+            cls.__init__ = _init_with_defaults(cls.__init__, cls.paper_defaults, cls.__name__)
 
     def __init__(
         self,
@@ -123,6 +137,8 @@ class GAN(L.LightningModule):
         super().__init__()
         self.automatic_optimization = False
         _validate_hyperparameters(locals())
+        if self.allowed_losses is not None and loss not in self.allowed_losses:
+            raise ValueError(f"{type(self).__name__} loss={loss!r}: choose one of {', '.join(self.allowed_losses)}")
         self.save_hyperparameters(ignore=["generator", "discriminator"])
 
         self.generator = _as_network(generator, self.default_generator, Generator, "generator")
@@ -175,7 +191,7 @@ class GAN(L.LightningModule):
         return self._discriminator_steps
 
     def training_progress(self) -> dict[str, int]:
-        """How far training got, as plain counters: written into exports (``save_pretrained``)."""
+        """How far training got, as plain counters: written into exports (``ganzoo.save``)."""
         return {"generator_iterations": self.generator_iterations}
 
     def restore_training_progress(self, progress: dict[str, Any]) -> None:
@@ -189,7 +205,7 @@ class GAN(L.LightningModule):
         a new run that counts from zero."""
 
     def _refresh_counters(self) -> None:
-        """After weights are loaded (resume, from_pretrained) the buffers are the truth."""
+        """After weights are loaded (resume, ganzoo.load_gan) the buffers are the truth."""
         self._generator_iterations = int(self.generator_iterations_t)
         self._discriminator_steps = int(self.discriminator_steps_t)
 
@@ -287,8 +303,8 @@ class GAN(L.LightningModule):
                 logs["drift"] = drift.detach()
             for name, value in logs.items():
                 if name in ("gradient_penalty", "r1_penalty", "r2_penalty", "drift"):
-                    self.check_finite(value, name.replace("_", " "))
-            self.check_finite(total, "discriminator loss")
+                    self.watch_term(value, name.replace("_", " "))
+            self.watch_term(total, "discriminator loss")
             d_opt.zero_grad(set_to_none=True)
             self.manual_backward(total)
             d_opt.step()
@@ -305,7 +321,7 @@ class GAN(L.LightningModule):
                 d_fake = self.discriminator(self._noisy(fake, Stream.G_NOISE_FAKE))
                 d_real = self.discriminator(self._noisy(real, Stream.G_NOISE_REAL)) if self.loss.relativistic else None
                 g_loss = self.loss.generator(d_real, d_fake)
-                self.check_finite(g_loss, "generator loss")
+                self.watch_term(g_loss, "generator loss")
                 g_opt.zero_grad(set_to_none=True)
                 self.manual_backward(g_loss)
             self._remember_before_move("generator")
@@ -363,8 +379,8 @@ class GAN(L.LightningModule):
     def after_generator_step(self) -> None:
         """Hook: called after each generator update (ProGAN advances its schedule)."""
 
-    def check_finite(self, value: Tensor, term: str) -> None:
-        """Record a loss term for the divergence guard (``ganzoo.reliability.DivergenceGuard``).
+    def watch_term(self, value: Tensor, term: str) -> None:
+        """Record (not check) a loss term for the divergence guard (``ganzoo.reliability.DivergenceGuard``).
 
         Recording costs nothing (no host-device sync); the guard checks all terms of a batch
         with a single sync at the end of the batch, and only when it is installed.
@@ -390,9 +406,7 @@ class GAN(L.LightningModule):
     # ------------------------------------------------------------------ saving
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         # Lets `ganzoo publish` rebuild the right variant from a checkpoint alone.
-        from ganzoo.gans import VARIANTS, variant_name
-
-        variant = variant_name(type(self)) if type(self) in VARIANTS.values() else None  # user subclasses: None
+        variant = type(self).__dict__.get("variant_id")  # a user's subclass of a preset: None
         checkpoint["ganzoo"] = {"variant": variant, "generator_iterations": self.generator_iterations}
 
     def on_fit_start(self) -> None:
@@ -441,18 +455,6 @@ class GAN(L.LightningModule):
                     group["betas"] = tuple(betas)
             if scheduler is not None:
                 scheduler.base_lrs = [lr] * len(optimizer.param_groups)
-
-    def save_pretrained(self, folder: str | Path, dtype: str = "float32") -> Path:
-        """G, EMA G and D as safetensors + config.json (reload with ``from_pretrained``)."""
-        from ganzoo.zoo.serialization import save_gan
-
-        return save_gan(self, folder, dtype=dtype)
-
-    @classmethod
-    def from_pretrained(cls, folder: str | Path) -> "GAN":
-        from ganzoo.zoo.serialization import load_gan_from_folder
-
-        return load_gan_from_folder(folder)
 
     # ------------------------------------------------------------------ optimizers
     def configure_optimizers(self):
@@ -548,18 +550,34 @@ class GAN(L.LightningModule):
             return
         if not self.trainer.is_global_zero:
             return
-        from ganzoo.gans.sample_logging import log_sample_grid
-
         log_sample_grid(self)
 
     def on_train_end(self) -> None:
         if self.hparams.sample_every_n_iterations > 0 and self.trainer.is_global_zero:
-            from ganzoo.gans.sample_logging import log_sample_grid
-
             log_sample_grid(self)
 
 
 # ---------------------------------------------------------------------- helpers
+def _init_with_defaults(init, defaults: dict[str, Any], class_name: str):
+    """``init`` with some defaults replaced, as a real signature (LightningCLI reads it)."""
+    signature = inspect.signature(init)
+    unknown = sorted(set(defaults) - set(signature.parameters))
+    if unknown:
+        raise TypeError(f"{class_name}.paper_defaults: {', '.join(unknown)} not arguments of {init.__qualname__}")
+    signature = signature.replace(parameters=[
+        parameter.replace(default=defaults[parameter.name]) if parameter.name in defaults else parameter
+        for parameter in signature.parameters.values()])
+
+    @functools.wraps(init)
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        bound = signature.bind(self, *args, **kwargs)
+        bound.apply_defaults()
+        init(*bound.args, **bound.kwargs)
+
+    __init__.__signature__ = signature
+    return __init__
+
+
 PREDICTION_CHOICES = {False: None, None: None, True: "generator", "generator": "generator",
                       "discriminator": "discriminator", "none": None}
 

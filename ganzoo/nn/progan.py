@@ -111,11 +111,6 @@ def pixel_norm(x: Tensor, epsilon: float = PIXEL_NORM_EPSILON) -> Tensor:
     return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + epsilon)
 
 
-class PixelNorm(nn.Module):
-    def forward(self, x: Tensor) -> Tensor:
-        return pixel_norm(x)
-
-
 def minibatch_stddev(x: Tensor, group_size: int) -> Tensor:
     """Append one feature map: the mean over (C, H, W) of each feature's standard deviation
     over a group of samples (population std, ``sqrt(var + 1e-8)``).

@@ -7,6 +7,7 @@ from ganzoo.zoo.serialization import (
     WeightsError,
     load_gan_from_folder,
     load_generator_from_folder,
+    save,
     save_gan,
     save_generator,
     sha256_of,
@@ -15,5 +16,5 @@ from ganzoo.zoo.serialization import (
 __all__ = [
     "ModelEntry", "ModelNotAvailableError", "UnknownModelError", "WeightsError", "export_run", "get_entry",
     "list_models", "load", "load_gan", "load_gan_from_folder", "load_generator_from_folder", "publish",
-    "registry", "render_model_card", "save_gan", "save_generator", "sha256_of",
+    "registry", "render_model_card", "save", "save_gan", "save_generator", "sha256_of",
 ]

@@ -35,7 +35,7 @@ def load(name_or_path: str, *, ema: bool = True, device: Optional[str | torch.de
 
     Args:
         name_or_path: a registry name (``ganzoo.list_models()``), a folder written by
-            ``save_pretrained`` / ``ganzoo publish``, or a Hub repo id ``org/name``.
+            ``ganzoo.save`` / ``ganzoo publish``, or a Hub repo id ``org/name``.
         ema: the exponential-moving-average generator (what is published) or, for
             full-GAN exports, the raw trained weights.
         device: where to put it (default: CPU).
@@ -109,7 +109,7 @@ def _download(repo_id: str, revision: str, sha256: Optional[str]) -> Path:
     try:
         weights = Path(hf_hub_download(repo_id, WEIGHTS_NAME, revision=revision, local_files_only=local_only))
         hf_hub_download(repo_id, CONFIG_NAME, revision=revision, local_files_only=local_only)
-    except LocalEntryNotFoundError as error:
+    except LocalEntryNotFoundError:
         raise ModelNotAvailableError(
             f"could not get {repo_id} (revision {revision}) from the Hugging Face Hub: the Hub is unreachable "
             "or HF_HUB_OFFLINE is set, and the files are not in the local cache "

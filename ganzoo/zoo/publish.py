@@ -29,6 +29,7 @@ def gan_from_checkpoint(path: str | Path):
     truncated, text or .safetensors file (CheckpointError), unknown or out-of-range
     hyper-parameters, sizes that would take gigabytes, and tensors that do not fit (WeightsError).
     """
+    # here, not at the top: reliability imports Lightning (seconds), and `import ganzoo` must stay light
     from ganzoo.reliability import CheckpointError, load_checkpoint_safely
 
     checkpoint = load_checkpoint_safely(path, map_location="cpu")
@@ -72,7 +73,7 @@ def publish(folder: str | Path, repo_id: str, *, private: bool = False, token: O
 
 
 def _card_info(gan, name: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    from ganzoo.gans import variant_name
+    from ganzoo.gans import variant_name  # here, not at the top: ganzoo.gans imports Lightning (seconds)
 
     variant = variant_name(type(gan))
     info = {

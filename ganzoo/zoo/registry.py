@@ -14,6 +14,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
+
+from ganzoo.nn import build_network
 from ganzoo.utils import did_you_mean
 
 REGISTRY_PATH = Path(__file__).with_name("registry.json")
@@ -81,10 +84,6 @@ class ModelEntry:
         config_file = self.bundled_weights.with_suffix(".json")
         if not (self.bundled and config_file.is_file()):
             return None
-        import torch
-
-        from ganzoo.nn import build_network
-
         spec = json.loads(config_file.read_text()).get("generator", {})
         with torch.device("meta"):  # the shape only: no memory, no initialisation cost
             generator = build_network(spec["name"], **spec.get("kwargs", {}))

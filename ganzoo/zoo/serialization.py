@@ -23,7 +23,8 @@ from safetensors.torch import load_file, save_file
 from torch import nn
 
 from ganzoo.utils import atomic_write, sha256_of  # noqa: F401 (sha256_of: part of this module's API)
-from ganzoo.nn.base import MAX_NETWORK_SIZE, Discriminator, Generator, build_network, check_network_size
+from ganzoo.nn import build_network
+from ganzoo.nn.base import MAX_NETWORK_SIZE, Discriminator, Generator, check_network_size
 
 WEIGHTS_NAME = "model.safetensors"
 CONFIG_NAME = "config.json"
@@ -52,6 +53,19 @@ def verify_sha256(path: str | Path, expected: str | None) -> None:
 
 
 # ---------------------------------------------------------------------- saving
+def save(model, folder: str | Path, *, dtype: str = "float32") -> Path:
+    """Write a generator (``ganzoo.nn``) or a whole GAN (``ganzoo.gans``) as a pretrained folder:
+    safetensors + config.json. Reload with ``ganzoo.load(folder)`` (the generator) or
+    ``ganzoo.load_gan(folder)`` (the GAN, to fine-tune). Returns the folder."""
+    if isinstance(model, Generator):
+        return save_generator(model, folder, dtype=dtype)
+    if isinstance(model, Discriminator):
+        raise TypeError("a discriminator alone is not a pretrained model: save the GAN that holds it")
+    if not all(hasattr(model, name) for name in ("generator", "discriminator", "hparams")):
+        raise TypeError(f"ganzoo.save takes a ganzoo generator or GAN, got {type(model).__name__}")
+    return save_gan(model, folder, dtype=dtype)
+
+
 def save_generator(generator: Generator, folder: str | Path, *, dtype: str = "float32",
                    extra_config: dict[str, Any] | None = None, card: str | None = None) -> Path:
     """Write a generator as a pretrained folder. Returns the folder."""
@@ -63,7 +77,7 @@ def save_generator(generator: Generator, folder: str | Path, *, dtype: str = "fl
 def save_gan(gan, folder: str | Path, *, dtype: str = "float32", extra_config: dict[str, Any] | None = None,
              card: str | None = None) -> Path:
     """Write a full GAN (G, EMA G, D and hyper-parameters) for fine-tuning."""
-    from ganzoo.gans import variant_name
+    from ganzoo.gans import variant_name  # here, not at the top: ganzoo.gans imports Lightning (seconds)
 
     variant = variant_name(type(gan))
     state = {**_prefixed(gan.generator, "generator."), **_prefixed(gan.discriminator, "discriminator.")}
@@ -231,7 +245,7 @@ def build_gan(variant: Any, generator: Any, discriminator: Any, hparams: dict[st
     Used for ``config.json`` (``load_gan``) and for checkpoints (``ganzoo publish``): both are
     files, and a few numbers in a file must not allocate gigabytes before failing.
     """
-    from ganzoo.gans import get_variant
+    from ganzoo.gans import get_variant  # here, not at the top: ganzoo.gans imports Lightning (seconds)
 
     try:
         cls = get_variant(variant)
