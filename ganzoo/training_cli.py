@@ -19,9 +19,8 @@ from lightning.pytorch.callbacks import RichProgressBar, TQDMProgressBar
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
-from ganzoo.callbacks import GeneratorIterationProgressBar
+from ganzoo.callbacks import DivergenceGuard, GeneratorIterationProgressBar, RNGStateCheckpoint, SaveOnInterrupt
 from ganzoo.gans.base import GAN
-from ganzoo.reliability import DivergenceGuard, RNGStateCheckpoint, SaveOnInterrupt
 
 
 class ConfigError(ValueError):
@@ -71,7 +70,7 @@ class GanzooCLI(LightningCLI):
                     {"class_path": "ganzoo.callbacks.GeneratorIterationCheckpoint",
                      "init_args": {"every_n_generator_iterations": 1000}},
                 ],
-                "trainer.plugins": [{"class_path": "ganzoo.reliability.AtomicCheckpointIO"}],
+                "trainer.plugins": [{"class_path": "ganzoo.checkpoints.AtomicCheckpointIO"}],
                 # Lightning's summary shows "FLOPs 0" for GANs (no example input); the parameter counts
                 # are printed at the start of fit instead (GAN.on_fit_start).
                 "trainer.enable_model_summary": False,

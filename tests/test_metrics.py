@@ -604,7 +604,7 @@ class ToyGAN(__import__("lightning").LightningModule):
 def test_callback_evaluates_every_n_generator_iterations_and_keeps_the_best(tmp_path, tiny_trainer_kwargs):
     import lightning as L
 
-    from ganzoo.metrics.callback import EvaluationCallback
+    from ganzoo.callbacks import EvaluationCallback
 
     real = smooth_images(300, 9)[:, :, 2:6, 2:6]
     callback = EvaluationCallback(2, ["fid", "pr"], n=100, reference=real, extractor=FlattenExtractor(16),
@@ -629,7 +629,7 @@ def test_callback_evaluates_every_n_generator_iterations_and_keeps_the_best(tmp_
 def test_callback_in_2d_mode_logs_mode_metrics(tiny_trainer_kwargs):
     import lightning as L
 
-    from ganzoo.metrics.callback import EvaluationCallback
+    from ganzoo.callbacks import EvaluationCallback
 
     class RingGAN(ToyGAN):
         def sample(self, n, seed=None):

@@ -422,7 +422,7 @@ def test_two_process_ddp_matches_single_process(tmp_path):
 
 
 def test_export_keeps_the_stage_and_fine_tuning_continues_from_it(tmp_path):
-    from ganzoo.finetune import FineTuneFrom
+    from ganzoo.callbacks import FineTuneFrom
 
     model = tiny_progan(resolution=8, fade_in_images=16, stabilize_images=8, max_generator_iterations=3)
     trainer(tmp_path / "pretrain").fit(model, DataLoader(TensorDataset(torch.rand(16, 3, 8, 8)), batch_size=8))

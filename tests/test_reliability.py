@@ -36,14 +36,11 @@ from ganzoo.data import DataNotFoundError, GlobalBatchSampler, ImageFolderDataMo
 from ganzoo.data.base import ResumableDataLoader, TensorPairDataset, collate_fetched
 from ganzoo.gans import GAN, WGANGP
 from ganzoo.nn import MLPGenerator, ProGANGenerator
-from ganzoo.reliability import (
+from ganzoo.callbacks import DivergenceError, DivergenceGuard, RNGStateCheckpoint, SaveOnInterrupt
+from ganzoo.checkpoints import (
     AtomicCheckpointIO,
     CheckpointError,
     CheckpointSaveError,
-    DivergenceError,
-    DivergenceGuard,
-    RNGStateCheckpoint,
-    SaveOnInterrupt,
     UnsafeCheckpointError,
     load_checkpoint_safely,
 )

@@ -154,7 +154,7 @@ class ResumableDataLoader(DataLoader):
     def __iter__(self):
         self._yielded = 0
         # Build torch's iterator now, not at the first batch: it draws a seed from the global RNG,
-        # and ganzoo.reliability.RNGStateCheckpoint restores that RNG after Lightning created it.
+        # and ganzoo.callbacks.RNGStateCheckpoint restores that RNG after Lightning created it.
         return _CountingIterator(self, super().__iter__())
 
     def state_dict(self) -> dict[str, int]:

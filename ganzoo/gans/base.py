@@ -380,7 +380,7 @@ class GAN(L.LightningModule):
         """Hook: called after each generator update (ProGAN advances its schedule)."""
 
     def watch_term(self, value: Tensor, term: str) -> None:
-        """Record (not check) a loss term for the divergence guard (``ganzoo.reliability.DivergenceGuard``).
+        """Record (not check) a loss term for the divergence guard (``ganzoo.callbacks.DivergenceGuard``).
 
         Recording costs nothing (no host-device sync); the guard checks all terms of a batch
         with a single sync at the end of the batch, and only when it is installed.

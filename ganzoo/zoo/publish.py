@@ -29,8 +29,8 @@ def gan_from_checkpoint(path: str | Path):
     truncated, text or .safetensors file (CheckpointError), unknown or out-of-range
     hyper-parameters, sizes that would take gigabytes, and tensors that do not fit (WeightsError).
     """
-    # here, not at the top: reliability imports Lightning (seconds), and `import ganzoo` must stay light
-    from ganzoo.reliability import CheckpointError, load_checkpoint_safely
+    # here, not at the top: checkpoints imports Lightning (seconds), and `import ganzoo` must stay light
+    from ganzoo.checkpoints import CheckpointError, load_checkpoint_safely
 
     checkpoint = load_checkpoint_safely(path, map_location="cpu")
     meta, hparams, state = (checkpoint.get(key) for key in ("ganzoo", "hyper_parameters", "state_dict"))
