@@ -27,22 +27,12 @@ import torch
 
 from ganzoo.losses import F_DIVERGENCES, fgan_d_loss, fgan_variational_bound
 from ganzoo.nn.mlp import MLPDiscriminator
-from ganzoo.theory.common import (
-    ExperimentResult,
-    GaussianMixture1D,
-    integrate,
-    jensen_shannon,
-    markdown_table,
-    new_figure,
-    save_figure,
-    seeded,
-    single_threaded_run,
-)
+from ganzoo.theory import common as lab  # the 1-D toolkit these experiments share
 
 NAME = "f-divergence"
 DISTANCE = 1.0
-P = GaussianMixture1D.gaussian(0.0, 1.0)
-Q = GaussianMixture1D.gaussian(DISTANCE, 1.0)
+P = lab.GaussianMixture1D.gaussian(0.0, 1.0)
+Q = lab.GaussianMixture1D.gaussian(DISTANCE, 1.0)
 GRID = np.linspace(-12.0, 13.0, 25001)
 
 
@@ -61,7 +51,7 @@ def quadrature_divergence(name: str) -> float:
     """E_Q[f(p/q)] on the grid (f from the library)."""
     divergence = F_DIVERGENCES[name]
     ratio = torch.as_tensor(np.exp(P.log_pdf(GRID) - Q.log_pdf(GRID)))
-    return integrate(Q.pdf(GRID) * divergence.f(ratio).numpy(), GRID)
+    return lab.integrate(Q.pdf(GRID) * divergence.f(ratio).numpy(), GRID)
 
 
 def bound_at_optimal_critic(name: str) -> float:
@@ -70,7 +60,7 @@ def bound_at_optimal_critic(name: str) -> float:
     ratio = torch.as_tensor(np.exp(P.log_pdf(GRID) - Q.log_pdf(GRID))).requires_grad_(True)
     (t_star,) = torch.autograd.grad(divergence.f(ratio).sum(), ratio)
     conjugate = divergence.conjugate(t_star).numpy()
-    return integrate(P.pdf(GRID) * t_star.numpy(), GRID) - integrate(Q.pdf(GRID) * conjugate, GRID)
+    return lab.integrate(P.pdf(GRID) * t_star.numpy(), GRID) - lab.integrate(Q.pdf(GRID) * conjugate, GRID)
 
 
 def bound_of_critic(name: str, critic: MLPDiscriminator) -> float:
@@ -81,7 +71,7 @@ def bound_of_critic(name: str, critic: MLPDiscriminator) -> float:
         v = critic(torch.as_tensor(GRID, dtype=torch.float32).unsqueeze(1)).double()
         t = divergence.activation(v).numpy()
         conjugate = divergence.conjugate_at_score(v).numpy()
-    return integrate(P.pdf(GRID) * t, GRID) - integrate(Q.pdf(GRID) * conjugate, GRID)
+    return lab.integrate(P.pdf(GRID) * t, GRID) - lab.integrate(Q.pdf(GRID) * conjugate, GRID)
 
 
 def train_estimate(name: str, steps: int, batch: int, seed: int,
@@ -90,7 +80,7 @@ def train_estimate(name: str, steps: int, batch: int, seed: int,
     the trained critic's exact bound by quadrature, training curve)."""
     divergence = F_DIVERGENCES[name]
     curve = []
-    with seeded(seed) as rng:
+    with lab.seeded(seed) as rng:
         critic = MLPDiscriminator(in_dim=1, hidden_dim=64, n_layers=2)
         optimizer = torch.optim.Adam(critic.parameters(), lr=1e-3)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
@@ -108,10 +98,10 @@ def train_estimate(name: str, steps: int, batch: int, seed: int,
     return estimate, bound_of_critic(name, critic), curve
 
 
-@single_threaded_run
-def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> ExperimentResult:
+@lab.single_threaded_run
+def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> lab.ExperimentResult:
     steps, batch, eval_samples = (250, 256, 30_000) if quick else (3000, 1024, 400_000)
-    jsd = jensen_shannon(P.pdf(GRID), Q.pdf(GRID), GRID)
+    jsd = lab.jensen_shannon(P.pdf(GRID), Q.pdf(GRID), GRID)
     rows, numbers, curves = [], {}, {}
     for index, name in enumerate(F_DIVERGENCES):
         exact = closed_form(name)
@@ -138,19 +128,19 @@ def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> Experime
         })
     header = (f"P = N(0, 1), Q = N({DISTANCE:g}, 1); V = MLP (2 x 64, leaky ReLU), Adam 1e-3, {steps} steps of "
               f"{batch} + {batch} samples; estimate on {eval_samples} fresh samples per side.")
-    table = markdown_table(
+    table = lab.markdown_table(
         ["divergence", "closed form", "E_Q[f(p/q)] (quadrature)", "bound at T* = f'(p/q) (quadrature)",
          "trained V: estimate on samples", "trained V: exact bound (quadrature)", "relative gap of the bound"],
         rows, digits=5,
     )
     figure = _plot(curves, numbers, plot) if plot else None
-    return ExperimentResult(NAME, header + "\n\n" + table, numbers, figure)
+    return lab.ExperimentResult(NAME, header + "\n\n" + table, numbers, figure)
 
 
 def _plot(curves: dict[str, list[float]], numbers: dict[str, float], path: str) -> str:
     names = list(curves)
     n_cols = 3
-    figure, axes = new_figure(math.ceil(len(names) / n_cols), n_cols, size=(3.6, 2.8))
+    figure, axes = lab.new_figure(math.ceil(len(names) / n_cols), n_cols, size=(3.6, 2.8))
     for ax, name in zip(axes.flat, names):
         curve = np.asarray(curves[name])
         window = max(len(curve) // 50, 1)
@@ -165,4 +155,4 @@ def _plot(curves: dict[str, list[float]], numbers: dict[str, float], path: str) 
         ax.set_xlabel("step")
     axes.flat[0].legend(fontsize=7)
     figure.suptitle("f-GAN: variational lower bounds converge to D_f(P || Q)")
-    return save_figure(figure, path)
+    return lab.save_figure(figure, path)

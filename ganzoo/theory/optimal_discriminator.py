@@ -26,17 +26,7 @@ import torch
 
 from ganzoo.losses import minimax_d_loss
 from ganzoo.nn.mlp import MLPDiscriminator
-from ganzoo.theory.common import (
-    ExperimentResult,
-    GaussianMixture1D,
-    integrate,
-    jensen_shannon,
-    markdown_table,
-    new_figure,
-    save_figure,
-    seeded,
-    single_threaded_run,
-)
+from ganzoo.theory import common as lab  # the 1-D toolkit these experiments share
 
 NAME = "optimal-discriminator"
 GRID = np.linspace(-12.0, 12.0, 24001)
@@ -47,14 +37,14 @@ class Pair:
     """One (p_data, p_g) pair the discriminator is trained on."""
 
     label: str
-    data: GaussianMixture1D
-    generator: GaussianMixture1D
+    data: lab.GaussianMixture1D
+    generator: lab.GaussianMixture1D
 
 
 PAIRS = (
-    Pair("p_g = p_data", GaussianMixture1D((-1.5, 1.5), (0.6, 0.6)), GaussianMixture1D((-1.5, 1.5), (0.6, 0.6))),
-    Pair("shifted", GaussianMixture1D.gaussian(0.0, 1.0), GaussianMixture1D.gaussian(1.5, 1.0)),
-    Pair("bimodal vs wide", GaussianMixture1D((-1.5, 1.5), (0.6, 0.6)), GaussianMixture1D.gaussian(0.0, 1.5)),
+    Pair("p_g = p_data", lab.GaussianMixture1D((-1.5, 1.5), (0.6, 0.6)), lab.GaussianMixture1D((-1.5, 1.5), (0.6, 0.6))),
+    Pair("shifted", lab.GaussianMixture1D.gaussian(0.0, 1.0), lab.GaussianMixture1D.gaussian(1.5, 1.0)),
+    Pair("bimodal vs wide", lab.GaussianMixture1D((-1.5, 1.5), (0.6, 0.6)), lab.GaussianMixture1D.gaussian(0.0, 1.5)),
 )
 
 
@@ -67,19 +57,19 @@ def optimal_discriminator(p_data: np.ndarray, p_g: np.ndarray) -> np.ndarray:
 def value_at(d: np.ndarray, p_data: np.ndarray, p_g: np.ndarray, grid: np.ndarray = GRID) -> float:
     """V(D, G) by quadrature for a discriminator given by its values ``d`` on the grid."""
     d = np.clip(d, 1e-300, 1.0 - 1e-16)
-    return integrate(p_data * np.log(d), grid) + integrate(p_g * np.log1p(-d), grid)
+    return lab.integrate(p_data * np.log(d), grid) + lab.integrate(p_g * np.log1p(-d), grid)
 
 
 def virtual_training_criterion(p_data: np.ndarray, p_g: np.ndarray, grid: np.ndarray = GRID) -> float:
     """C(G) = -log 4 + 2 JSD(p_data || p_g)."""
-    return -math.log(4.0) + 2.0 * jensen_shannon(p_data, p_g, grid)
+    return -math.log(4.0) + 2.0 * lab.jensen_shannon(p_data, p_g, grid)
 
 
 def train_discriminator(
     pair: Pair, steps: int, batch_size: int, seed: int, eval_samples: int = 200_000
 ) -> tuple[MLPDiscriminator, float]:
     """Adam on ``minimax_d_loss``; returns D and its value ``-loss`` on fresh samples."""
-    with seeded(seed) as rng:
+    with lab.seeded(seed) as rng:
         discriminator = MLPDiscriminator(in_dim=1, hidden_dim=64, n_layers=2)
         optimizer = torch.optim.Adam(discriminator.parameters(), lr=2e-3)
         schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
@@ -96,8 +86,8 @@ def train_discriminator(
     return discriminator, value.item()
 
 
-@single_threaded_run
-def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> ExperimentResult:
+@lab.single_threaded_run
+def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> lab.ExperimentResult:
     steps, batch_size, eval_samples = (300, 256, 20_000) if quick else (3000, 1024, 200_000)
     grid_tensor = torch.as_tensor(GRID, dtype=torch.float32).unsqueeze(1)
     rows, numbers, curves = [], {}, []
@@ -108,8 +98,8 @@ def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> Experime
         with torch.no_grad():
             d_learned = torch.sigmoid(discriminator(grid_tensor)).double().numpy()
         mixture = 0.5 * (p_data + p_g)
-        mean_abs_error = integrate(mixture * np.abs(d_learned - d_star), GRID)
-        jsd = jensen_shannon(p_data, p_g, GRID)
+        mean_abs_error = lab.integrate(mixture * np.abs(d_learned - d_star), GRID)
+        jsd = lab.jensen_shannon(p_data, p_g, GRID)
         criterion = virtual_training_criterion(p_data, p_g, GRID)
         value_of_optimum = value_at(d_star, p_data, p_g, GRID)
         rows.append([pair.label, pair.data.describe(), pair.generator.describe(), mean_abs_error,
@@ -123,17 +113,17 @@ def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> Experime
             f"{key}/jsd": jsd,
         })
         curves.append((pair, p_data, p_g, d_star, d_learned))
-    table = markdown_table(
+    table = lab.markdown_table(
         ["pair", "p_data", "p_g", "E_m[abs(D - D*)]", "V(D_trained) (samples)", "V(D*) (quadrature)",
          "C(G) = -log4 + 2 JSD", "JSD"],
         rows, digits=5,
     )
     figure_path = _plot(curves, plot) if plot else None
-    return ExperimentResult(NAME, table, numbers, figure_path)
+    return lab.ExperimentResult(NAME, table, numbers, figure_path)
 
 
 def _plot(curves: list, path: str) -> str:
-    figure, axes = new_figure(1, len(curves), size=(4.2, 3.2))
+    figure, axes = lab.new_figure(1, len(curves), size=(4.2, 3.2))
     for ax, (pair, p_data, p_g, d_star, d_learned) in zip(axes[0], curves):
         visible = (GRID > -5) & (GRID < 6)
         x = GRID[visible]
@@ -146,4 +136,4 @@ def _plot(curves: list, path: str) -> str:
         ax.set_xlabel("x")
     axes[0][0].legend(fontsize=7, loc="upper left")
     figure.suptitle("Optimal discriminator: trained D vs D*(x)")
-    return save_figure(figure, path)
+    return lab.save_figure(figure, path)

@@ -38,17 +38,7 @@ from torch import Tensor
 from ganzoo.losses import minimax_d_loss, minimax_g_loss, nonsaturating_g_loss, wasserstein_d_loss, wasserstein_g_loss
 from ganzoo.nn.mlp import MLPDiscriminator
 from ganzoo.regularizers import InstanceNoise, gradient_penalty
-from ganzoo.theory.common import (
-    ExperimentResult,
-    GaussianMixture1D,
-    integrate,
-    jensen_shannon,
-    markdown_table,
-    new_figure,
-    save_figure,
-    seeded,
-    single_threaded_run,
-)
+from ganzoo.theory import common as lab  # the 1-D toolkit these experiments share
 
 NAME = "saturation"
 GRID = np.linspace(-20.0, 30.0, 50001)
@@ -67,9 +57,9 @@ GP_WEIGHT = 10.0           # lambda of WGAN-GP (Gulrajani et al. 2017)
 def jsd_gaussians(shift: float, variance: float = 1.0) -> float:
     """JSD(N(0, v) || N(shift, v)) by quadrature."""
     std = math.sqrt(variance)
-    p = GaussianMixture1D.gaussian(0.0, std).pdf(GRID)
-    q = GaussianMixture1D.gaussian(shift, std).pdf(GRID)
-    return jensen_shannon(p, q, GRID)
+    p = lab.GaussianMixture1D.gaussian(0.0, std).pdf(GRID)
+    q = lab.GaussianMixture1D.gaussian(shift, std).pdf(GRID)
+    return lab.jensen_shannon(p, q, GRID)
 
 
 def criterion_slope(shift: float, variance: float = 1.0, h: float = 1e-3) -> float:
@@ -94,14 +84,14 @@ def optimal_critic_gradients(shift: float, variance: float = 1.0) -> OptimalCrit
     drops out at the optimum, an envelope argument) — the tests check that it does.
     """
     std = math.sqrt(variance)
-    data, fake = GaussianMixture1D.gaussian(0.0, std), GaussianMixture1D.gaussian(shift, std)
+    data, fake = lab.GaussianMixture1D.gaussian(0.0, std), lab.GaussianMixture1D.gaussian(shift, std)
     logit = data.log_pdf(GRID) - fake.log_pdf(GRID)        # log D*/(1 - D*)
     logit_slope = np.gradient(logit, GRID)
     p_g = fake.pdf(GRID)
     d_star = expit(logit)
-    minimax = integrate(p_g * (-d_star * logit_slope), GRID)              # d/dx[-softplus(logit)]
-    nonsaturating = integrate(p_g * (-(1.0 - d_star) * logit_slope), GRID)  # d/dx[softplus(-logit)]
-    return OptimalCriticGradients(integrate(p_g * d_star, GRID), abs(minimax), abs(nonsaturating))
+    minimax = lab.integrate(p_g * (-d_star * logit_slope), GRID)              # d/dx[-softplus(logit)]
+    nonsaturating = lab.integrate(p_g * (-(1.0 - d_star) * logit_slope), GRID)  # d/dx[softplus(-logit)]
+    return OptimalCriticGradients(lab.integrate(p_g * d_star, GRID), abs(minimax), abs(nonsaturating))
 
 
 def divergence_table() -> tuple[str, dict[str, float]]:
@@ -113,7 +103,7 @@ def divergence_table() -> tuple[str, dict[str, float]]:
         rows.append([mu, jsd, LOG2 - jsd, slope, abs(mu), 1.0, jsd_noise, slope_noise])
         numbers.update({f"jsd/mu={mu:g}": jsd, f"dC_dmu/mu={mu:g}": slope,
                         f"jsd_noise/mu={mu:g}": jsd_noise, f"dC_dmu_noise/mu={mu:g}": slope_noise})
-    table = markdown_table(
+    table = lab.markdown_table(
         ["mu", "JSD", "log2 - JSD", "dC/dmu = 2 dJSD/dmu", "W1", "dW1/dmu",
          f"JSD, noise s={NOISE_STD:g}", f"dC/dmu, noise s={NOISE_STD:g}"],
         rows,
@@ -208,7 +198,7 @@ def _train_with_checkpoints(
     """Train one critic (``kind`` in gan / gan-noise / wgan-gp), calling ``measure`` at each checkpoint."""
     noise = InstanceNoise(setup.noise_std, schedule="constant") if kind == "gan-noise" else None
     results = []
-    with seeded(seed) as rng:
+    with lab.seeded(seed) as rng:
         critic = MLPDiscriminator(in_dim=setup.in_dim, hidden_dim=64, n_layers=2)
         betas = (0.5, 0.9) if kind == "wgan-gp" else (0.9, 0.999)
         optimizer = torch.optim.Adam(critic.parameters(), lr=1e-3, betas=betas)
@@ -269,8 +259,8 @@ def optimal_row(setup: Setup) -> list:
     return ["optimal D", 0.0, LOG2, 0.0, "unbounded", noisy.minimax, wgan_gp]
 
 
-@single_threaded_run
-def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> ExperimentResult:
+@lab.single_threaded_run
+def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> lab.ExperimentResult:
     checkpoints = (0, 25, 200) if quick else (0, 10, 100, 1000, 4000)
     batch = 128 if quick else 512
     n_measure = 4000 if quick else 20_000
@@ -289,7 +279,7 @@ def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> Experime
             f"**{setup.label}**: generator gradients while D trains (true JSD = {setup.true_jsd:.4f}, "
             f"log 2 = {LOG2:.4f}; W1 = {setup.parameter_value:g}; instance noise s = {setup.noise_std:g}; "
             f"WGAN-GP lambda = {GP_WEIGHT:g})",
-            markdown_table(["D steps", "mean D(G(z))", "(V + log4)/2", "grad minimax", "grad non-saturating",
+            lab.markdown_table(["D steps", "mean D(G(z))", "(V + log4)/2", "grad minimax", "grad non-saturating",
                             f"grad minimax, noise s={setup.noise_std:g}", "grad WGAN-GP"], rows),
         ]
         first, last = trace[1], trace[-1]
@@ -310,11 +300,11 @@ def run(plot: str | None = None, quick: bool = False, seed: int = 0) -> Experime
     numbers["optimal_d/grad_minimax_noise"] = optimal_critic_gradients(GENERATOR_SHIFT, 1.0 + NOISE_STD**2).minimax
     optimal_rows = {setup.label: optimal_row(setup) for setup in _setups()}
     figure = _plot(traces, optimal_rows, plot) if plot else None
-    return ExperimentResult(NAME, "\n\n".join(sections), numbers, figure)
+    return lab.ExperimentResult(NAME, "\n\n".join(sections), numbers, figure)
 
 
 def _plot(traces: dict[str, list[Checkpoint]], optimal_rows: dict[str, list], path: str) -> str:
-    figure, axes = new_figure(1, 3, size=(4.3, 3.4))
+    figure, axes = lab.new_figure(1, 3, size=(4.3, 3.4))
     mus = np.linspace(0, 8, 81)
     ax = axes[0][0]
     ax.plot(mus, [jsd_gaussians(m) for m in mus], label="JSD")
@@ -340,4 +330,4 @@ def _plot(traces: dict[str, list[Checkpoint]], optimal_rows: dict[str, list], pa
         ax.set_ylabel("|generator gradient|")
         ax.set_title(f"{label}\n(dotted: against the optimal critic)", fontsize=9)
         ax.legend(fontsize=7)
-    return save_figure(figure, path)
+    return lab.save_figure(figure, path)
