@@ -486,6 +486,19 @@ def _fake_cifar_folder(root: Path, per_class: int = 3) -> Path:
     return root
 
 
+def test_reference_images_come_in_cifar_order_and_a_wrong_class_folder_is_refused(tmp_path):
+    from ganzoo.data import DataNotFoundError
+    from ganzoo.metrics.datasets import load_images
+
+    data = _fake_cifar_folder(tmp_path / "data", per_class=2)
+    loaded = load_images("cifar10", "test", data_dir=data)
+    assert loaded.images.shape == (20, 3, 32, 32) and loaded.variant == "jpeg"
+    assert loaded.labels.tolist() == [label for label in range(10) for _ in range(2)]
+    (data / "cifar10-jpeg" / "test" / "truck").rename(data / "cifar10-jpeg" / "test" / "lorry")
+    with pytest.raises(DataNotFoundError, match="expected exactly CIFAR-10's"):
+        load_images("cifar10", "test", data_dir=data)
+
+
 def test_reference_features_are_cached_under_their_protocol_and_reused(tmp_path, monkeypatch):
     from ganzoo.metrics import reference as reference_module
 

@@ -54,8 +54,8 @@ class RNGStateCheckpoint(Callback):
     """Saves the global RNG states in every checkpoint and restores them when training resumes.
 
     The loop's latents come from its own per-step seeded generators, which survive resume by
-    construction; anything drawing from the *global* RNGs (instance noise, dropout, user code)
-    needs this callback to continue the same stream. The states are restored in
+    construction; anything drawing from the *global* RNGs (dropout, user code; the
+    loop's instance noise and label noise use its own streams too) needs this callback to continue the same stream. The states are restored in
     ``on_train_start``, i.e. after Lightning has built the resumed dataloader iterator (which
     itself draws a seed from the global RNG), so the first training step after resume draws
     exactly what it would have drawn in the uninterrupted run.

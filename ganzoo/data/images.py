@@ -283,12 +283,14 @@ class ImageDataModule(GlobalBatchDataModule):
         return [ConvertMode("L" if self.channels == 1 else "RGB"), *self._geometry()]
 
     def _decode_all(self, split: str, mirror: bool) -> InMemoryImages:
-        """Decode a whole split once (``num_workers`` processes) into uint8 tensors at the output size."""
-        dataset = self.load_split(split, transforms.Compose([*self._pil_steps(), transforms.PILToTensor()]))
+        """Decode a whole split once into uint8 tensors at the output size."""
+        return InMemoryImages(*self._decode_split(split, self._pil_steps()), mirror=mirror)
+
+    def _decode_split(self, split: str, pil_steps: list[Callable]) -> tuple[Tensor, Tensor]:
+        """Every image of a split through ``pil_steps`` (``num_workers`` processes) -> uint8 (N, C, H, W), labels."""
+        dataset = self.load_split(split, transforms.Compose([*pil_steps, transforms.PILToTensor()]))
         batches = list(DataLoader(dataset, batch_size=256, num_workers=self.num_workers))
-        images = torch.cat([x for x, _ in batches])
-        targets = torch.cat([torch.as_tensor(y) for _, y in batches])
-        return InMemoryImages(images, targets, mirror=mirror)
+        return torch.cat([x for x, _ in batches]), torch.cat([torch.as_tensor(y) for _, y in batches])
 
     def _geometry(self) -> list[Callable]:
         if self._resolution is None:
@@ -380,6 +382,11 @@ class _MNISTLike(ImageDataModule):
         self._root = locate_mnist_like(self.torchvision_class, self.data_dir, self.download)
         self.data_source = f"torchvision:{self._root}"
 
+    @property
+    def root(self) -> Path:
+        """The torchvision root found by ``locate``."""
+        return self._root
+
     def load_split(self, split: str, transform: Callable) -> Dataset:
         dataset_class = getattr(datasets, self.torchvision_class)
         return dataset_class(str(self._root), train=split == "train", transform=transform, download=False)
@@ -427,21 +434,32 @@ class CIFAR10DataModule(ImageDataModule):
     def load_split(self, split: str, transform: Callable) -> Dataset:
         if self._location.kind == "torchvision":
             return datasets.CIFAR10(str(self._location.path), train=split == "train", transform=transform)
+        return datasets.ImageFolder(str(self._class_folder(split)), transform=transform)
+
+    def load_uint8(self, split: str, decode_files: bool = False) -> tuple[Tensor, Tensor] | None:
+        """The whole split as uint8 (N, 3, 32, 32) + labels. Image files (the JPEG re-encoding) are
+        decoded per image in training (None here) unless ``decode_files``: the metrics load them all."""
+        if self._location.kind == "torchvision":
+            dataset = self.load_split(split, transform=None)
+            return torch.from_numpy(dataset.data).permute(0, 3, 1, 2), torch.tensor(dataset.targets)
+        return self._decode_split(split, [ConvertMode("RGB")]) if decode_files else None
+
+    def file_suffixes(self, split: str) -> set[str]:
+        """The image files' suffixes (empty for torchvision's pickled batches)."""
+        if self._location.kind == "torchvision":
+            return set()
+        return {path.suffix.lower() for name in CIFAR10_CLASSES for path in (self._class_folder(split) / name).iterdir()}
+
+    def _class_folder(self, split: str) -> Path:
         folder = self._location.path / split
         if not folder.is_dir():
             raise DataNotFoundError(f"CIFAR-10 ImageFolder {self._location.path} has no {split}/ folder")
-        dataset = datasets.ImageFolder(str(folder), transform=transform)
-        if tuple(dataset.classes) != CIFAR10_CLASSES:  # ImageFolder's sorted order is CIFAR's order
+        classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
+        if tuple(classes) != CIFAR10_CLASSES:  # ImageFolder's sorted order is CIFAR's order
             raise DataNotFoundError(
-                f"{folder} has class folders {dataset.classes}, expected exactly CIFAR-10's {list(CIFAR10_CLASSES)}"
+                f"{folder} has class folders {classes}, expected exactly CIFAR-10's {list(CIFAR10_CLASSES)}"
             )
-        return dataset
-
-    def load_uint8(self, split: str) -> tuple[Tensor, Tensor] | None:
-        if self._location.kind != "torchvision":
-            return None  # JPEG/PNG files: decoded per image
-        dataset = self.load_split(split, transform=None)
-        return torch.from_numpy(dataset.data).permute(0, 3, 1, 2), torch.tensor(dataset.targets)
+        return folder
 
 
 class CelebADataModule(ImageDataModule):

@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Optional
 
-import numpy as np
-import torch
 from torch import Tensor
 
 DATASETS = ("fashion-mnist", "cifar10")
@@ -49,47 +46,23 @@ def load_images(dataset: str, split: str, data_dir: Optional[str | os.PathLike] 
 
 
 def _fashion_mnist(split: str, data_dir) -> ImageSet:
-    from torchvision.datasets import FashionMNIST
+    from ganzoo.data import FashionMNISTDataModule  # here: the ganzoo.data package imports Lightning
 
-    from ganzoo.data.locate import locate_mnist_like  # here: the ganzoo.data package imports Lightning
-
-    root = locate_mnist_like("FashionMNIST", data_dir, download=False)
-    data = FashionMNIST(str(root), train=split == "train", download=False)
-    images = data.data.unsqueeze(1).contiguous()  # (N, 1, 28, 28) uint8
-    return ImageSet("fashion-mnist", split, images, data.targets.long(), "original", str(root))
+    module = FashionMNISTDataModule(data_dir=data_dir)
+    module.locate()
+    images, labels = module.load_uint8(split)
+    return ImageSet("fashion-mnist", split, images.contiguous(), labels.long(), "original", str(module.root))
 
 
 def _cifar10(split: str, data_dir) -> ImageSet:
-    from ganzoo.data.locate import locate_cifar10  # here: the ganzoo.data package imports Lightning
+    from ganzoo.data import CIFAR10DataModule  # here: the ganzoo.data package imports Lightning
 
-    location = locate_cifar10(data_dir, download=False)
-    if location.kind == "torchvision":
-        from torchvision.datasets import CIFAR10
-
-        data = CIFAR10(str(location.path), train=split == "train", download=False)
-        images = torch.from_numpy(data.data).permute(0, 3, 1, 2).contiguous()
-        return ImageSet("cifar10", split, images, torch.tensor(data.targets), "original", location.describe())
-    images, labels, suffixes = _decode_image_folder(Path(location.path) / split)
-    variant = "jpeg" if suffixes <= {".jpg", ".jpeg"} else "imagefolder"
-    return ImageSet("cifar10", split, images, labels, variant, location.describe())
-
-
-def _decode_image_folder(folder: Path) -> tuple[Tensor, Tensor, set[str]]:
-    """Decode ``folder/<class>/*`` (classes in sorted order, like ImageFolder) into RGB uint8."""
-    from PIL import Image
-
-    classes = sorted(p.name for p in folder.iterdir() if p.is_dir())
-    if not classes:
-        raise FileNotFoundError(f"{folder} has no class sub-folders")
-    arrays, labels, suffixes = [], [], set()
-    for label, name in enumerate(classes):
-        for path in sorted((folder / name).iterdir()):
-            suffixes.add(path.suffix.lower())
-            with Image.open(path) as image:
-                arrays.append(np.asarray(image.convert("RGB")))
-            labels.append(label)
-    images = torch.from_numpy(np.stack(arrays)).permute(0, 3, 1, 2).contiguous()
-    return images, torch.tensor(labels, dtype=torch.long), suffixes
+    module = CIFAR10DataModule(data_dir=data_dir)
+    module.locate()
+    images, labels = module.load_uint8(split, decode_files=True)
+    suffixes = module.file_suffixes(split)
+    variant = "original" if not suffixes else "jpeg" if suffixes <= {".jpg", ".jpeg"} else "imagefolder"
+    return ImageSet("cifar10", split, images.contiguous(), labels.long(), variant, module.data_source)
 
 
 def to_signed_float(images: Tensor) -> Tensor:

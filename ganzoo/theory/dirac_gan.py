@@ -2,10 +2,12 @@
 methods for GANs do actually converge?", Sec. 2-3).
 
 Data is a point mass at 0, the generator a point mass at theta, the discriminator linear,
-D_psi(x) = psi * x. The unique equilibrium is (theta, psi) = (0, 0). Writing the GAN
-objective as f(D(fake)) + f(-D(real)) (f(t) = -log(1 + e^-t) for the GAN, f(t) = t for
-the WGAN), the gradient vector field v = (-dL_G/dtheta, -dL_D/dpsi) has Jacobian at the
-equilibrium with eigenvalues
+D_psi(x) = psi * x. The unique equilibrium is (theta, psi) = (0, 0). In ganzoo's convention
+(D scores real samples high) the objective D maximises is f(D(real)) + f(-D(fake)), with
+f(t) = -log(1 + e^-t) for the GAN and f(t) = t for the WGAN (the paper writes it with the
+opposite sign of D, f(D(fake)) + f(-D(real)): the same game with psi -> -psi, hence the same
+eigenvalues). With L_D, L_G the losses each player minimises (``ganzoo.losses``), the gradient
+vector field v = (-dL_G/dtheta, -dL_D/dpsi) has Jacobian at the equilibrium with eigenvalues
 
 * unregularised (GAN, non-saturating GAN, WGAN):  +- f'(0) i   (purely imaginary)
 * R1 or R2 penalty gamma/2 |grad D|^2:            -gamma/2 +- sqrt(gamma^2/4 - f'(0)^2)
