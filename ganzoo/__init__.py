@@ -6,9 +6,8 @@
     ganzoo.list_models()
     ganzoo.save(G, "my-model")               # safetensors + config.json; ganzoo.load("my-model")
 """
-__version__ = "0.1.0"
-
-from ganzoo.zoo import list_models, load, load_gan, save  # noqa: E402
+from ganzoo._version import __version__
+from ganzoo.zoo import list_models, load, load_gan, save
 
 _LAZY_GANS = ("GAN", "VanillaGAN", "DCGAN", "WGAN", "WGANGP", "SNGAN", "RaSGAN", "ProGAN")
 

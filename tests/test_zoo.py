@@ -352,3 +352,11 @@ def test_save_takes_generators_and_gans_only(tmp_path):
     with pytest.raises(TypeError, match="got Linear"):
         ganzoo.save(torch.nn.Linear(2, 2), tmp_path / "x")
     assert not (tmp_path / "d").exists() and not (tmp_path / "x").exists()
+
+
+def test_package_version_matches_pyproject():
+    import re
+    from pathlib import Path
+
+    pyproject = (Path(__file__).resolve().parents[1] / "pyproject.toml").read_text()
+    assert re.search(r'^version = "([^"]+)"', pyproject, re.M).group(1) == ganzoo.__version__

@@ -22,6 +22,7 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from ganzoo._version import __version__
 from ganzoo.utils import atomic_write, sha256_of  # noqa: F401 (sha256_of: part of this module's API)
 from ganzoo.nn import build_network
 from ganzoo.nn.base import MAX_NETWORK_SIZE, Discriminator, Generator, check_network_size
@@ -110,8 +111,6 @@ def _write_folder(folder, state, config, dtype, card) -> Path:
         key: (value.detach().to(DTYPES[dtype]) if value.is_floating_point() else value.detach()).contiguous().cpu()
         for key, value in state.items()
     }
-    from ganzoo import __version__
-
     config = {"format_version": FORMAT_VERSION, "ganzoo_version": __version__, "dtype": dtype, **config}
     atomic_write(folder / WEIGHTS_NAME, lambda tmp: save_file(tensors, str(tmp), metadata={"format": "pt"}))
     atomic_write(folder / CONFIG_NAME, lambda tmp: tmp.write_text(json.dumps(config, indent=2) + "\n"))
