@@ -8,6 +8,7 @@
     ganzoo bench MODEL [MODEL ...]
     ganzoo publish RUN_DIR --repo-id ORG/NAME [--dry-run DIR]
     ganzoo theory NAME [--plot FILE] | --list
+    ganzoo lab [--port 7860]
 
 ``fit``/``validate`` go through Lightning's CLI, so every module, datamodule and Trainer
 argument is configurable from YAML recipes and flags. The other subcommands are plain
@@ -126,7 +127,20 @@ def build_parser() -> argparse.ArgumentParser:
                   "ganzoo.metrics.cli", "add_bench_arguments", "run_bench")
     _add_optional(sub, "theory", "run an experiment of the theory lab (--list shows them)",
                   "ganzoo.theory", "add_theory_arguments", "run_theory")
+    lab = sub.add_parser("lab", help="the zoo and the theory in the browser, offline (http://127.0.0.1:PORT/)")
+    lab.add_argument("--port", type=int, default=7860, help="port to serve on (0: any free port)")
+    lab.add_argument("--host", default="127.0.0.1", help="address to bind (default: this machine only)")
+    lab.set_defaults(handler=run_lab)
     return parser
+
+
+def run_lab(args: argparse.Namespace) -> int:
+    if not 0 <= args.port <= 65535:
+        raise ValueError(f"--port {args.port}: choose 0 to 65535")
+    from ganzoo.lab import serve
+
+    serve(args.host, args.port)
+    return 0
 
 
 def _add_optional(sub, name: str, help_text: str, module: str, add_fn: str, run_fn: str) -> None:
@@ -251,19 +265,7 @@ def _short_features(features: str) -> str:
 def run_info(args: argparse.Namespace) -> int:
     from ganzoo.zoo import get_entry
 
-    entry = get_entry(args.name)
-    lines = [entry.name, "=" * len(entry.name), entry.description, "", f"variant: {entry.variant}",
-             f"data: {entry.dataset}", f"recipe: {entry.recipe}"]
-    lines += [f"training, {key}: {value}" for key, value in (entry.training or {}).items()]
-    lines.append("metrics (protocol: features, reference, fakes, seed):")
-    for metric in entry.metrics:
-        p = metric.get("protocol", {})
-        spread = f" +- {metric['std']:.4f}" if metric.get("std") is not None else ""
-        lines.append(f"  {metric['name'].upper():<9} {metric['value']:.4f}{spread}  ({p.get('features')}; "
-                     f"{p.get('reference_dataset')} {p.get('reference_split')} n={p.get('reference_count')}; "
-                     f"{p.get('num_fakes')} fakes; seed {p.get('seed')})")
-    lines.append(f"card: model_cards/{entry.name}.md in the repository")
-    print("\n".join(lines))
+    print(get_entry(args.name).details())
     return 0
 
 

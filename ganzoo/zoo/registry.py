@@ -60,6 +60,21 @@ class ModelEntry:
     def bundled_config(self) -> Path:
         return BUNDLED_DIR / f"{self.name}.json"
 
+    def details(self) -> str:
+        """The entry as text, each metric with its protocol (``ganzoo info``, the lab's card fallback)."""
+        lines = [self.name, "=" * len(self.name), self.description, "", f"variant: {self.variant}",
+                 f"data: {self.dataset}", f"recipe: {self.recipe}"]
+        lines += [f"training, {key}: {value}" for key, value in (self.training or {}).items()]
+        lines.append("metrics (protocol: features, reference, fakes, seed):")
+        for metric in self.metrics:
+            p = metric.get("protocol", {})
+            spread = f" +- {metric['std']:.4f}" if metric.get("std") is not None else ""
+            lines.append(f"  {metric['name'].upper():<9} {metric['value']:.4f}{spread}  ({p.get('features')}; "
+                         f"{p.get('reference_dataset')} {p.get('reference_split')} n={p.get('reference_count')}; "
+                         f"{p.get('num_fakes')} fakes; seed {p.get('seed')})")
+        lines.append(f"card: model_cards/{self.name}.md in the repository")
+        return "\n".join(lines)
+
     def summary(self) -> dict[str, Any]:
         """One row for ``list_models()`` / ``ganzoo list``."""
         size_mb = self.bundled_weights.stat().st_size / 2**20 if self.bundled and self.bundled_weights.exists() else None
