@@ -78,9 +78,12 @@ def slerp(a: Tensor, b: Tensor, t: float) -> Tensor:
 def card_text(name: str) -> str:
     """The model card from the repository when the lab runs in a clone, else the registry's summary."""
     card = REPOSITORY_CARDS / f"{name}.md"
-    if card.is_file():
-        return card.read_text()
-    return get_entry(name).details()
+    if not card.is_file():
+        return get_entry(name).details()
+    text = card.read_text()
+    if text.startswith("---\n"):  # the Hub's YAML metadata block: the page shows the readable part
+        text = text.split("\n---\n", 1)[-1].lstrip()
+    return text
 
 
 def _png(grid: Tensor) -> bytes:
