@@ -464,3 +464,20 @@ def test_sample_returns_the_final_resolution_cropped_as_configured():
     torch.testing.assert_close(small[..., ::4, ::4], small[..., 3::4, 3::4])  # 4x4 blocks of one value
     with pytest.raises(ValueError, match="sample_crop"):
         ProGANGenerator(latent_dim=8, resolution=32, channels=1, fmap_base=32, fmap_max=8, sample_crop=40)
+
+
+def test_spectral_norm_option_gives_unit_norm_layers():
+    from ganzoo.nn import spectral_norm_sigma, spectrally_normalized_layers
+    from ganzoo.nn.progan import EqualizedConv2d, EqualizedLinear
+
+    torch.manual_seed(0)
+    plain = ProGANDiscriminator(resolution=16, channels=1, fmap_base=64, fmap_max=32)
+    normalised = ProGANDiscriminator(resolution=16, channels=1, fmap_base=64, fmap_max=32, spectral_norm=True)
+    weighted = [m for m in normalised.modules() if isinstance(m, (EqualizedConv2d, EqualizedLinear))]
+    assert len(spectrally_normalized_layers(normalised)) == len(weighted) > 0 and not spectrally_normalized_layers(plain)
+    x = torch.randn(8, 1, 16, 16)
+    for _ in range(30):  # warm up the power iterations
+        normalised(x)
+    for layer in weighted:  # the effective weight, weight_scale included, has spectral norm 1
+        assert layer.weight_scale == 1.0 and spectral_norm_sigma(layer) == pytest.approx(1.0, abs=1e-2)
+    assert normalised.config["kwargs"]["spectral_norm"] is True

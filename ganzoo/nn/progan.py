@@ -49,7 +49,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ganzoo.nn.base import Discriminator, Generator, register_network
-from ganzoo.nn.layers import check_positive
+from ganzoo.nn.layers import check_positive, maybe_spectral_norm
 
 SQRT2 = math.sqrt(2.0)
 LEAKY_SLOPE = 0.2
@@ -360,10 +360,14 @@ class ProGANDiscriminator(_StagedNetwork, Discriminator):
             and ``drift_weight = eps * gamma`` reproduces the paper's CIFAR-10 penalty
             ``lambda / gamma^2 * (||grad D|| - gamma)^2`` (gamma = 750) with the standard
             1-centred penalty: the loss is the paper's divided by gamma, which Adam does not see.
+        spectral_norm: spectral normalisation (Miyato et al. 2018) of every conv / linear weight
+            (not in the paper: for the combination study, ``docs/combined.md``). The equalized
+            learning-rate scale is then 1: W / sigma(W) already has unit spectral norm, and a
+            constant factor on it would only move the layer's Lipschitz bound away from 1.
     """
 
     def __init__(self, resolution: int = 32, channels: int = 3, fmap_base: int = 8192, fmap_max: int = 512,
-                 mbstd_group_size: int = 4, output_scale: float = 1.0) -> None:
+                 mbstd_group_size: int = 4, output_scale: float = 1.0, spectral_norm: bool = False) -> None:
         check_positive(channels=channels, fmap_base=fmap_base, fmap_max=fmap_max)
         if not isinstance(mbstd_group_size, int) or mbstd_group_size < 0:
             raise ValueError(f"mbstd_group_size must be an integer >= 0 (0 = off), got {mbstd_group_size!r}")
@@ -381,6 +385,11 @@ class ProGANDiscriminator(_StagedNetwork, Discriminator):
             [_DiscriminatorLastBlock(widths[0], mbstd_group_size)]
             + [_DiscriminatorDownBlock(widths[level], widths[level - 1]) for level in range(1, self.num_levels)]
         )
+        if spectral_norm:
+            for layer in self.modules():
+                if isinstance(layer, (EqualizedConv2d, EqualizedLinear)):
+                    layer.weight_scale = 1.0
+                    maybe_spectral_norm(layer, True)
         self.set_stage(self.max_level, 1.0)
         self._record_config(locals())
 
