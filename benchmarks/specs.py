@@ -101,3 +101,22 @@ def budget_for(device_type: str, mode: str) -> Budget:
     if key not in BUDGETS:
         raise ValueError(f"mode must be 'quick' or 'full', got {mode!r}")
     return BUDGETS[key]
+
+
+# Tiny versions of the benchmark models, for the tests (tests/test_performance_paths.py and
+# benchmarks/test_harness.py): the same variants and network families, seconds to train.
+TINY_DCGAN = ModelSpec(
+    "tiny-dcgan", "dcgan",
+    {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
+    {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
+    batch_size=8, size_note="test")
+TINY_WGAN_GP = ModelSpec(
+    "tiny-wgan-gp", "wgan-gp",
+    {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
+    {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": False}},
+    batch_size=4, size_note="test")
+TINY_SNGAN = ModelSpec(
+    "tiny-sngan", "sngan",
+    {"name": "SNGANCNNGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 16}},
+    {"name": "SNGANCNNDiscriminator", "kwargs": {"channels": 3, "width": 8}},
+    batch_size=4, size_note="test")

@@ -10,44 +10,11 @@ import pytest
 import torch
 
 from benchmarks.report import write_results
-from benchmarks.specs import ModelSpec
+from benchmarks.specs import TINY_DCGAN, TINY_SNGAN, TINY_WGAN_GP, ModelSpec
 from benchmarks.training import StepSettings, random_images, run_ganzoo, run_hand_written
 from ganzoo.gans import DCGAN, WGANGP
 
 CPU = torch.device("cpu")
-TINY_DCGAN = ModelSpec(
-    "tiny-dcgan", "dcgan",
-    {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
-    {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
-    batch_size=8, size_note="test")
-TINY_WGAN_GP = ModelSpec(
-    "tiny-wgan-gp", "wgan-gp",
-    {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
-    {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": False}},
-    batch_size=4, size_note="test")
-TINY_SNGAN = ModelSpec(
-    "tiny-sngan", "sngan",
-    {"name": "SNGANCNNGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 16}},
-    {"name": "SNGANCNNDiscriminator", "kwargs": {"channels": 3, "width": 8}},
-    batch_size=4, size_note="test")
-
-
-CPU = torch.device("cpu")
-TINY_DCGAN = ModelSpec(
-    "tiny-dcgan", "dcgan",
-    {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
-    {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
-    batch_size=8, size_note="test")
-TINY_WGAN_GP = ModelSpec(
-    "tiny-wgan-gp", "wgan-gp",
-    {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
-    {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": False}},
-    batch_size=4, size_note="test")
-TINY_SNGAN = ModelSpec(
-    "tiny-sngan", "sngan",
-    {"name": "SNGANCNNGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 16}},
-    {"name": "SNGANCNNDiscriminator", "kwargs": {"channels": 3, "width": 8}},
-    batch_size=4, size_note="test")
 
 
 def _states(run):

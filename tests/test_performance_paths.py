@@ -16,23 +16,14 @@ import ganzoo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ package lives at the repo root
 
-from benchmarks.specs import ModelSpec  # noqa: E402
+from benchmarks.specs import TINY_DCGAN, TINY_WGAN_GP  # noqa: E402
 from benchmarks.training import StepSettings, random_images, run_ganzoo  # noqa: E402
 from ganzoo.gans import DCGAN, WGANGP  # noqa: E402
 from ganzoo.gans.base import _make_optimizer  # noqa: E402
 from ganzoo.seeding import Stream, step_seed  # noqa: E402
 
 CPU = torch.device("cpu")
-TINY_DCGAN = ModelSpec(
-    "tiny-dcgan", "dcgan",
-    {"name": "DCGANGenerator", "kwargs": {"latent_dim": 8, "resolution": 32, "channels": 3, "base_width": 4}},
-    {"name": "DCGANDiscriminator", "kwargs": {"resolution": 32, "channels": 3, "base_width": 4}},
-    batch_size=8, size_note="test")
-TINY_WGAN_GP = ModelSpec(
-    "tiny-wgan-gp", "wgan-gp",
-    {"name": "ResNetGenerator", "kwargs": {"latent_dim": 8, "channels": 3, "width": 8}},
-    {"name": "ResNetDiscriminator", "kwargs": {"channels": 3, "width": 8, "spectral_norm": False}},
-    batch_size=4, size_note="test")
+
 
 def _first_step_gradients(model_cls, spec, channels_last):
     """Losses and D / G gradients of one D+G update with the module's own step methods."""
