@@ -185,7 +185,8 @@ def report(part: str, runs: list[dict], figures: Path) -> str:
             cells = []
             for lr in lrs:
                 cell = [r for r in members if label(r) == name and r["lr"] == lr]
-                extra = "" if part == "toy" else f", recall {mean_std([100 * r['recall'] for r in cell])}%"
+                extra = (f", {mean_std([r['high_quality'] for r in cell])}% HQ" if part == "toy"
+                         else f", recall {mean_std([100 * r['recall'] for r in cell])}%")
                 cells.append(f"{mean_std([float(r[score]) for r in cell])}{extra} "
                              f"({sum(r['failed'] for r in cell)}/{len(cell)} failed)" if cell else "-")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
