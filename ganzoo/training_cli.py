@@ -20,6 +20,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
 from ganzoo.callbacks import DivergenceGuard, GeneratorIterationProgressBar, RNGStateCheckpoint, SaveOnInterrupt
+from ganzoo.devices import one_thread_for_small_mlps
 from ganzoo.gans.base import GAN
 
 
@@ -110,6 +111,8 @@ class GanzooCLI(LightningCLI):
 
     def before_fit(self) -> None:
         _use_generator_iteration_progress_bar(self.trainer)
+        if self.trainer.accelerator.__class__.__name__ == "CPUAccelerator":
+            one_thread_for_small_mlps(self.model)
         config = self.config_init[self.subcommand]
         if config.get("ckpt_path") == "last":  # no logger settings in the config: the Trainer's logger
             logger = self.trainer.logger

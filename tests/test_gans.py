@@ -377,3 +377,25 @@ def test_prediction_step_makes_the_dirac_gan_converge_where_alternating_updates_
         distance[setting] = math.hypot(model.generator.theta.item(), model.discriminator.psi.item())
     assert distance[False] > 0.1, distance
     assert distance[prediction] < 1e-6, distance
+
+
+@pytest.mark.parametrize("networks, omp, expected", [
+    ((TOY_G, TOY_D), None, True),  # small MLPs: one thread
+    (tuple(SMALL_IMAGE_NETWORKS[DCGAN]), None, False),  # convolutions: left alone
+    ((TOY_G, TOY_D), "2", False),  # the user chose
+], ids=["mlp", "conv", "user-choice"])
+def test_small_mlp_gans_train_on_one_cpu_thread(networks, omp, expected, monkeypatch):
+    from ganzoo.devices import one_thread_for_small_mlps
+
+    if omp is None:
+        monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    else:
+        monkeypatch.setenv("OMP_NUM_THREADS", omp)
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(2)
+        model = GAN(generator=networks[0], discriminator=networks[1], sample_every_n_iterations=0)
+        assert one_thread_for_small_mlps(model) is expected
+        assert torch.get_num_threads() == (1 if expected else 2)
+    finally:
+        torch.set_num_threads(before)

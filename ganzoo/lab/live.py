@@ -25,6 +25,7 @@ import matplotlib
 import torch
 
 from ganzoo.data import ToyDataModule
+from ganzoo.devices import one_thread_for_small_mlps
 from ganzoo.gans import GAN
 from ganzoo.losses import LOSSES
 from ganzoo.metrics.modes import mode_metrics
@@ -104,6 +105,7 @@ class LiveTraining:
             return
         if paused:
             self._paused.set()
+        one_thread_for_small_mlps(self.model)  # the lab's MLPs: about 4x faster than on 2 threads
         self._trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False,
                                   enable_checkpointing=False, enable_progress_bar=False,
                                   enable_model_summary=False, callbacks=[_Control(self)])
