@@ -61,7 +61,7 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
 
 
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
-MINUTES = {"vanilla": "14 min", "wgan": "137 min (52 + 85)", "wgan_gp": "113 min (56 + 57)", "sngan": "107 min (50 + 57)", "rasgan": "44 min",
+MINUTES = {"vanilla": "14 min", "wgan": "137 min (52 + 85)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)", "rasgan": "44 min",
            "progan": "34 min"}
 
 MODELS = {
@@ -102,7 +102,7 @@ MODELS = {
         "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
         "at 28x28, trained on a 2-core CPU with the paper's settings.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, EMA 0.999",
-        MINUTES["wgan_gp"], resumed_at="6,000 and 12,000"),
+        MINUTES["wgan_gp"], resumed_at="6,000, 12,000 and 24,000"),
     "sngan-fashion-mnist": fashion_mnist_model(
         "sngan", "sngan_fashion_mnist",
         "SN-GAN (Miyato et al. 2018): hinge loss and spectral normalisation in every discriminator layer, on the "
