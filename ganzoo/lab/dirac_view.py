@@ -1,16 +1,11 @@
 """The lab's Dirac-GAN tab: the vector field, a trajectory and the eigenvalues (``ganzoo theory dirac-gan``)."""
 from __future__ import annotations
 
-import io
-
-import matplotlib
 import numpy as np
 import torch
 
 from ganzoo.theory import dirac_gan
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from ganzoo.theory.common import figure_png as to_png, new_figure
 
 METHODS = {method.label: method for method in dirac_gan.METHODS}
 
@@ -53,7 +48,8 @@ def figure_png(label: str, scheme: str, step_size: float, steps: int = dirac_gan
         psi = torch.tensor(psi_grid[i, j], dtype=torch.float64, requires_grad=True)
         v_theta, v_psi = dirac_gan.vector_field(method, theta, psi)
         field[:, i, j] = (float(v_theta), float(v_psi))
-    figure, ax = plt.subplots(figsize=(5.6, 5.0))
+    figure, axes = new_figure(size=(5.6, 5.0))
+    ax = axes[0][0]
     ax.streamplot(theta_grid, psi_grid, field[0], field[1], color="0.6", density=1.1, linewidth=0.8)
     trajectory = result.pop("trajectory")
     ax.plot(trajectory[:, 0], trajectory[:, 1], color="tab:red", lw=1.2, label=f"{scheme}, h={step_size:g}")
@@ -65,11 +61,7 @@ def figure_png(label: str, scheme: str, step_size: float, steps: int = dirac_gan
     ax.set_ylabel("psi (discriminator)")
     ax.set_title(f"{label}\nspectral radius of one step {result['update_spectral_radius']:.4f}", fontsize=10)
     ax.legend(loc="upper right", fontsize=8)
-    figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=90)
-    plt.close(figure)
-    return buffer.getvalue(), result
+    return to_png(figure), result
 
 
 def _complex(z: complex) -> list[float]:

@@ -14,24 +14,21 @@ races with training:
 from __future__ import annotations
 
 import copy
-import io
 import threading
 import time
 from dataclasses import asdict, dataclass
 from typing import Any, Optional
 
 import lightning as L
-import matplotlib
 import torch
 
 from ganzoo.data import ToyDataModule
+from ganzoo.data.toy import sample_mixture
 from ganzoo.devices import one_thread_for_small_mlps
 from ganzoo.gans import GAN
 from ganzoo.losses import LOSSES
 from ganzoo.metrics.modes import mode_metrics
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (after choosing the non-interactive backend)
+from ganzoo.theory.common import figure_png, new_figure
 
 DATASETS = ("ring", "grid")
 IDLE_PAUSE_SECONDS = 30.0  # nobody has looked for this long (tab closed): pause instead of burning the CPU
@@ -92,6 +89,7 @@ class LiveTraining:
         self._lock = threading.Lock()
         self._snapshot = (copy.deepcopy(self.model.generator).eval(), copy.deepcopy(self.model.discriminator).eval())
         self._snapshot_iteration = 0
+        self._view_cache: Optional[tuple] = None  # what the page shows of the latest snapshot (see _view)
         self._paused = threading.Event()
         self._steps_left: Optional[int] = None  # pause again after this many iterations (Step)
         self._stopping = False
@@ -181,13 +179,19 @@ class LiveTraining:
             self._snapshot_iteration = module.generator_iterations
 
     # ------------------------------------------------------------------ what the page shows
+    def _view(self) -> tuple:
+        """(D copy, iteration, G's samples, their mode coverage) of the latest snapshot, computed once
+        per snapshot: the page asks for the state and the plot every second."""
+        with self._lock:
+            if self._view_cache is None or self._view_cache[1] != self._snapshot_iteration:
+                samples = self._snapshot[0].sample(EVAL_SAMPLES, seed=1)
+                coverage = mode_metrics(samples, self.data.means, float(self.data.std))
+                self._view_cache = (copy.deepcopy(self._snapshot[1]), self._snapshot_iteration, samples, coverage)
+            return self._view_cache
+
     def state(self) -> dict[str, Any]:
         self._last_seen = time.monotonic()
-        with self._lock:
-            generator = copy.deepcopy(self._snapshot[0])
-            iteration = self._snapshot_iteration
-        samples = generator.sample(EVAL_SAMPLES, seed=1)
-        coverage = mode_metrics(samples, self.data.means, float(self.data.std))
+        _, iteration, _, coverage = self._view()
         return {
             "iteration": iteration, "running": self.running, "paused": self._paused.is_set(),
             "error": self.error, "settings": asdict(self.settings),
@@ -199,15 +203,9 @@ class LiveTraining:
 
     def figure_png(self) -> bytes:
         self._last_seen = time.monotonic()
-        with self._lock:
-            generator, discriminator = (copy.deepcopy(m) for m in self._snapshot)
-            iteration = self._snapshot_iteration
-        figure = draw(generator, discriminator, self.model.loss, self.data, list(self.history), iteration,
-                      self.settings)
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        plt.close(figure)
-        return buffer.getvalue()
+        discriminator, iteration, samples, coverage = self._view()
+        return figure_png(draw(discriminator, self.model.loss, self.data, list(self.history), iteration,
+                               self.settings, samples, coverage))
 
 
 class _Control(L.Callback):
@@ -227,21 +225,23 @@ def generator_gradient_field(discriminator, loss, points: torch.Tensor, real: to
     return -gradient
 
 
-def draw(generator, discriminator, loss, data: ToyDataModule, history, iteration: int, settings: LiveSettings):
-    """The two panels of the live tab (a matplotlib figure)."""
+def draw(discriminator, loss, data: ToyDataModule, history, iteration: int, settings: LiveSettings,
+         samples: torch.Tensor, coverage: dict):
+    """The two panels of the live tab (a matplotlib figure): G's ``samples`` over the data on D's
+    heat map with G's gradient field, and the losses."""
     means = data.means
     span = float(means.abs().max()) * 1.6 + 0.3
-    figure, (field_ax, loss_ax) = plt.subplots(1, 2, figsize=(10.5, 4.6), gridspec_kw={"width_ratios": [1.15, 1]})
+    figure, axes = new_figure(1, 2, size=(5.25, 4.6))
+    field_ax, loss_ax = axes[0]
     axis = torch.linspace(-span, span, 120)
     xx, yy = torch.meshgrid(axis, axis, indexing="xy")
     grid = torch.stack([xx.flatten(), yy.flatten()], 1)
     with torch.no_grad():
         scores = discriminator(grid).reshape(xx.shape)
-        samples = generator.sample(1000, seed=1)
+    samples = samples[:1000]
     heat = field_ax.contourf(xx.numpy(), yy.numpy(), scores.numpy(), levels=30, cmap="RdBu_r", alpha=0.85)
     figure.colorbar(heat, ax=field_ax, fraction=0.046, pad=0.04, label="D(x): real-ness score")
-    real = data.means[torch.randint(len(means), (1000,), generator=torch.Generator().manual_seed(0))]
-    real = real + float(data.std) * torch.randn(real.shape, generator=torch.Generator().manual_seed(1))
+    real, _ = sample_mixture(means, float(data.std), 1000, generator=0)
     field_ax.scatter(real[:, 0], real[:, 1], s=4, c="black", alpha=0.5, label="data")
     field_ax.scatter(samples[:, 0], samples[:, 1], s=4, c="orange", alpha=0.6, label="G(z)")
     arrows_axis = torch.linspace(-span, span, 15)
@@ -251,7 +251,6 @@ def draw(generator, discriminator, loss, data: ToyDataModule, history, iteration
     norm = field.norm(dim=1, keepdim=True).clamp_min(1e-12)
     field_ax.quiver(points[:, 0], points[:, 1], (field / norm)[:, 0], (field / norm)[:, 1], color="green",
                     alpha=0.7, scale=25, width=0.004)
-    coverage = mode_metrics(generator.sample(EVAL_SAMPLES, seed=1), means, float(data.std))
     field_ax.set_title(f"iteration {iteration}: {coverage['modes']}/{coverage['num_modes']} modes, "
                        f"{coverage['high_quality']:.0f}% high quality", fontsize=10)
     field_ax.set_xlim(-span, span)
@@ -269,5 +268,4 @@ def draw(generator, discriminator, loss, data: ToyDataModule, history, iteration
                       + (f", GP {settings.gp_weight:g}" if settings.gp_weight else "")
                       + (f", R1 {settings.r1_gamma:g}" if settings.r1_gamma else "")
                       + (f", noise {settings.instance_noise:g}" if settings.instance_noise else ""), fontsize=10)
-    figure.tight_layout()
     return figure

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Optional
 
 import torch
-from PIL import Image
 from torch import Tensor
-from torchvision.utils import make_grid
+from torchvision.utils import save_image
 
 import ganzoo
 from ganzoo.zoo import get_entry
@@ -50,7 +49,7 @@ def sample_grid(name: str, seed: int = 0, n: int = 64, truncation: Optional[floa
     generator = _generator(name)
     with torch.inference_mode():
         images = generator(truncated_latents(generator.latent_dim, n, seed, truncation)).float()
-    return _png(make_grid(images, nrow=max(1, round(n ** 0.5)), normalize=True, value_range=(-1, 1), pad_value=1))
+    return _png(images, nrow=max(1, round(n ** 0.5)))
 
 
 def interpolation_strip(name: str, seed_a: int = 0, seed_b: int = 1, steps: int = 8) -> bytes:
@@ -64,7 +63,7 @@ def interpolation_strip(name: str, seed_a: int = 0, seed_b: int = 1, steps: int 
     z = torch.stack([slerp(a, b, t) for t in torch.linspace(0, 1, steps)])
     with torch.inference_mode():
         images = generator(z).float()
-    return _png(make_grid(images, nrow=steps, normalize=True, value_range=(-1, 1), pad_value=1))
+    return _png(images, nrow=steps)
 
 
 def slerp(a: Tensor, b: Tensor, t: float) -> Tensor:
@@ -86,8 +85,8 @@ def card_text(name: str) -> str:
     return text
 
 
-def _png(grid: Tensor) -> bytes:
-    array = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+def _png(images: Tensor, nrow: int) -> bytes:
+    """A PNG grid of images in [-1, 1] (what ``ganzoo sample`` writes, as bytes)."""
     buffer = io.BytesIO()
-    Image.fromarray(array.squeeze(-1) if array.shape[-1] == 1 else array).save(buffer, format="PNG")
+    save_image(images, buffer, format="png", nrow=nrow, normalize=True, value_range=(-1, 1), pad_value=1)
     return buffer.getvalue()

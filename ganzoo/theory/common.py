@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import io
 import math
 import os
 from dataclasses import dataclass, field
@@ -223,6 +224,13 @@ def new_figure(n_rows: int = 1, n_cols: int = 1, size: tuple[float, float] = (4.
     figure = Figure(figsize=(size[0] * n_cols, size[1] * n_rows), layout="constrained")
     axes = figure.subplots(n_rows, n_cols, squeeze=False)
     return figure, axes
+
+
+def figure_png(figure: Any, dpi: int = 90) -> bytes:
+    """``figure`` as PNG bytes (for a web page: ``ganzoo lab``)."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
 
 
 def save_figure(figure: Any, path: str | os.PathLike[str]) -> str:
