@@ -160,7 +160,7 @@ def test_info_prints_the_entry_with_its_protocol(capsys):
     assert out.startswith("dcgan-fashion-mnist") and "FID" in out and "60000" in out and "10000 fakes" in out
 
 
-def test_sample_from_a_training_checkpoint_or_run_folder(tmp_path, monkeypatch, capsys):
+def test_sample_and_publish_from_a_training_checkpoint_or_run_folder(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     recipe = str(ROOT / "recipes" / "toy" / "vanilla_ring.yaml")
     run_lightning_cli(["fit", "--config", recipe, "--data.init_args.n_samples", "2048",
@@ -170,6 +170,10 @@ def test_sample_from_a_training_checkpoint_or_run_folder(tmp_path, monkeypatch, 
         out = tmp_path / f"from-{source.name}.png"
         assert main(["sample", str(source), "-n", "16", "-o", str(out)]) == 0, capsys.readouterr().err
         assert out.is_file()
+    # publish --dry-run from the same run: the card names the Hub repository, not the local folder.
+    assert main(["publish", str(checkpoint), "--repo-id", "me/ring-gan", "--dry-run", str(tmp_path / "pub")]) == 0
+    card = (tmp_path / "pub" / "README.md").read_text()
+    assert "# me/ring-gan" in card and 'load("me/ring-gan")' in card and "# pub" not in card
 
 
 def test_hub_ids_fail_at_once_when_the_hub_cannot_be_reached(monkeypatch):
