@@ -3,6 +3,7 @@
 
     python scripts/build_zoo.py            # measure (CPU is fine), write registry.json + model_cards/
     python scripts/build_zoo.py --reuse    # re-render from the last measurements (model_cards/metrics.json)
+    python scripts/build_zoo.py --reuse --inception NAME...   # add/refresh these models' Inception numbers
 
 Every number in ganzoo/zoo/registry.json and model_cards/*.md comes from here: sha256 of the
 bundled file, parameter counts, training length read from the run's metrics.csv, and metrics
@@ -25,6 +26,13 @@ from ganzoo.zoo.serialization import load_generator_from_folder, read_config, sh
 
 METRICS_FILE = ROOT / "model_cards" / "metrics.json"
 NUM_FAKES = 10_000
+# Inception numbers beside the in-domain ones (model_cards/inception_metrics.json). On the 2-core CPU
+# the network costs about 0.15 s per image and thread, so the protocol is smaller than the in-domain
+# one: 5,000 fakes against a fixed random 10,000 of the train split (the same subset for every model).
+# FID is biased upwards at small counts: compare these only with each other and with the
+# calibration rows measured under the same counts (docs/metrics.md), never with papers' 50k numbers.
+INCEPTION_FILE = ROOT / "model_cards" / "inception_metrics.json"
+INCEPTION_FAKES, INCEPTION_REFERENCE_COUNT = 5_000, 10_000
 
 FASHION_MNIST = "Fashion-MNIST (train split, 60,000 images; Debian package dataset-fashion-mnist)"
 NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
@@ -193,6 +201,17 @@ def measure(name: str, spec: dict, generator) -> list[dict]:
     return [result.to_dict() for result in results]
 
 
+def measure_inception(name: str, spec: dict, generator) -> list[dict]:
+    from ganzoo.metrics import evaluate_generator
+
+    reference = f"{spec['features']}:train:{INCEPTION_REFERENCE_COUNT}"
+    results = evaluate_generator(generator, metrics=("fid", "kid", "pr"), features="inception", n=INCEPTION_FAKES,
+                                 seed=0, reference=reference, device="cpu")
+    for result in results:
+        print(f"{name}: {result}")
+    return [result.to_dict() for result in results]
+
+
 def sample_grid(generator, path: Path) -> None:
     from torchvision.utils import save_image
 
@@ -205,8 +224,12 @@ def main() -> None:
     parser.add_argument("--no-metrics", action="store_true", help="write entries without measuring (bootstrap)")
     parser.add_argument("--only", nargs="+", metavar="NAME", default=None,
                         help="measure only these models; the others reuse model_cards/metrics.json")
+    parser.add_argument("--inception", nargs="+", metavar="NAME", default=[],
+                        help="measure these models' Inception numbers (slow on a CPU: see INCEPTION_FAKES); "
+                             "the others keep model_cards/inception_metrics.json")
     args = parser.parse_args()
     measured = json.loads(METRICS_FILE.read_text()) if METRICS_FILE.exists() else {}
+    inception = json.loads(INCEPTION_FILE.read_text()) if INCEPTION_FILE.exists() else {}
     registry = {}
     for name, spec in MODELS.items():
         weights, config_file = BUNDLED_DIR / f"{name}.safetensors", BUNDLED_DIR / f"{name}.json"
@@ -221,6 +244,9 @@ def main() -> None:
         elif not reuse or name not in measured:
             measured[name] = measure(name, spec, generator)
             METRICS_FILE.write_text(json.dumps(measured, indent=2) + "\n")
+        if name in args.inception:
+            inception[name] = measure_inception(name, spec, generator)
+            INCEPTION_FILE.write_text(json.dumps(inception, indent=2) + "\n")
         config = read_config(BUNDLED_DIR / f"{name}.json")
         # The exported weights' own count (a run may log a few iterations past its last checkpoint).
         iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
@@ -233,7 +259,7 @@ def main() -> None:
             "num_params_generator": sum(p.numel() for p in generator.parameters()),
             "recipe": spec["recipe"],
             "training": {"generator_iterations": iterations, **spec["training"]},
-            "metrics": [_registry_metric(m) for m in measured[name]],
+            "metrics": [_registry_metric(m) for m in measured[name]] + inception.get(name, []),
             "paper": spec["paper"], "license": "Apache-2.0", "sample_grid": f"model_cards/{spec['sample_grid']}",
         }
         registry[name] = entry
@@ -258,14 +284,17 @@ TABLE_START, TABLE_END = "<!-- zoo-table:start (scripts/build_zoo.py writes this
 
 def readme_table(registry: dict) -> str:
     """The README's results table and sample grids, from the registry just written."""
-    rows = ["| model | data | G iterations | training | FID | KID | IS | precision | recall |",
-            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = ["| model | data | G iterations | training | FID | KID | IS | precision | recall | Inception FID | "
+            "Inception recall |",
+            "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for name, entry in registry.items():
-        values = {m["name"]: m["value"] for m in entry["metrics"]}
+        in_domain = {m["name"]: m["value"] for m in entry["metrics"] if not _is_inception(m)}
+        inception = {m["name"]: m["value"] for m in entry["metrics"] if _is_inception(m)}
         training = entry["training"]
         data = "CIFAR-10 (JPEG q75)" if "CIFAR" in entry["dataset"] else entry["dataset"].split(" (")[0]
-        cells = [f"{values[k]:.4f}" if k == "kid" else f"{values[k]:.2f}" if k in values else "-"
+        cells = [f"{in_domain[k]:.4f}" if k == "kid" else f"{in_domain[k]:.2f}" if k in in_domain else "-"
                  for k in ("fid", "kid", "is", "precision", "recall")]
+        cells += [f"{inception[k]:.2f}" if k in inception else "-" for k in ("fid", "recall")]
         rows.append(f"| `{name}` | {data} | {training['generator_iterations']:,} | {training['hardware']} | "
                     + " | ".join(cells) + " |")
     names = list(registry)
@@ -287,6 +316,10 @@ def update_readme(registry: dict) -> None:
     after = rest.split(TABLE_END, 1)[1]
     README.write_text(f"{before}{TABLE_START}\n{readme_table(registry)}\n{TABLE_END}{after}")
     print("wrote the README's results table")
+
+
+def _is_inception(metric: dict) -> bool:
+    return metric.get("protocol", {}).get("features", "").startswith("Inception")
 
 
 def _registry_metric(metric: dict) -> dict:

@@ -3,6 +3,8 @@
 
     python scripts/calibrate_fid.py --dataset fashion-mnist --device cpu
     python scripts/calibrate_fid.py --dataset cifar10 --device cuda --data-dir DIR   # once its classifier exists
+    python scripts/calibrate_fid.py --dataset fashion-mnist --features inception --reference-count 10000 \
+        --count 5000 --rows test "noise 0.1" "blur 1.0"       # the zoo's Inception protocol (slow on a CPU)
 
 Scores the real test split, and degraded copies of it, against the train split, with the
 shipped in-domain extractor, and writes the numbers with their full protocols into
@@ -14,6 +16,13 @@ Rows: the clean test split; + Gaussian pixel noise of std sigma in [-1, 1] units
 Gaussian blur (torchvision ``gaussian_blur``, kernel 5). FID, KID and IS use the whole train
 split as reference; precision/recall use a fixed random 10k subset of it (k-NN radii over
 50-60k points are needlessly expensive) - both protocols are recorded.
+
+With ``--features inception`` (FID, KID and precision/recall: the offline file has no IS
+layer) one reference serves every metric, ``--reference-count`` train images (a fixed random
+subset), and ``--count`` test images are scored (a fixed random subset, seed 0): on a CPU the
+network costs about 0.15 s per image and thread, so the zoo measures 5k fakes against 10k train
+images and its calibration must use the same counts. Results go under the key
+``DATASET/inception``.
 """
 from __future__ import annotations
 
@@ -24,6 +33,8 @@ import shlex
 import sys
 import time
 from pathlib import Path
+
+from typing import Optional, Sequence
 
 import torch
 
@@ -39,31 +50,44 @@ BLUR_SIGMAS = (0.5, 1.0)
 PR_REFERENCE_COUNT = 10000
 
 
-def degraded_sets(test: torch.Tensor, seed: int = 0):
-    """(label, images) for the clean test split and its degraded copies."""
+def degraded_sets(test: torch.Tensor, seed: int = 0, rows: Optional[Sequence[str]] = None):
+    """(label, images) for the clean test split and its degraded copies; ``rows`` picks some by
+    short name ("test", "noise 0.1", "blur 1.0"). Noise is drawn for every sigma in turn, so a
+    row's images do not depend on which other rows are picked."""
     from torchvision.transforms.functional import gaussian_blur
 
-    yield "test", test
+    wanted = (lambda name: rows is None or name in rows)
+    if wanted("test"):
+        yield "test", test
     generator = torch.Generator().manual_seed(seed)
     for sigma in NOISE_SIGMAS:
         noise = torch.randn(test.shape, generator=generator)
-        yield f"test + gaussian noise sigma={sigma}", (test + sigma * noise).clamp(-1, 1)
+        if wanted(f"noise {sigma}"):
+            yield f"test + gaussian noise sigma={sigma}", (test + sigma * noise).clamp(-1, 1)
     for sigma in BLUR_SIGMAS:
-        yield f"test blurred (gaussian, kernel 5, sigma={sigma})", gaussian_blur(test, kernel_size=5, sigma=sigma)
+        if wanted(f"blur {sigma}"):
+            yield f"test blurred (gaussian, kernel 5, sigma={sigma})", gaussian_blur(test, kernel_size=5, sigma=sigma)
 
 
 def calibrate(args: argparse.Namespace) -> dict:
     torch.set_num_threads(args.threads)
     device = torch.device(args.device)
-    extractor = get_extractor(args.dataset, device=device)
+    features = args.features or args.dataset
+    extractor = get_extractor(features, device=device)
     test = to_signed_float(load_images(args.dataset, "test", args.data_dir).images)
+    if args.count is not None and args.count < len(test):  # a fixed random subset, never a prefix
+        test = test[torch.randperm(len(test), generator=torch.Generator().manual_seed(0))[:args.count]]
     options = dict(data_dir=args.data_dir, cache_dir=args.cache_dir, batch_size=args.batch_size, device=device, seed=0)
-    # Two suites, two references (see the module docstring); each row's features are extracted once.
-    suites = [make_suite_with_reference(extractor, ["fid", "kid", "is"], Reference(args.dataset, "train"), **options),
-              make_suite_with_reference(extractor, ["pr"], Reference(args.dataset, "train", PR_REFERENCE_COUNT),
-                                        **options)]
+    if features == "inception":  # one reference for FID, KID and P/R; no IS (see the module docstring)
+        suites = [make_suite_with_reference(extractor, ["fid", "kid", "pr"],
+                                            Reference(args.dataset, "train", args.reference_count), **options)]
+    else:  # two suites, two references (see the module docstring); each row's features are extracted once
+        suites = [make_suite_with_reference(extractor, ["fid", "kid", "is"],
+                                            Reference(args.dataset, "train", args.reference_count), **options),
+                  make_suite_with_reference(extractor, ["pr"], Reference(args.dataset, "train", PR_REFERENCE_COUNT),
+                                            **options)]
     rows = []
-    for label, images in degraded_sets(test):
+    for label, images in degraded_sets(test, rows=args.rows):
         start = time.time()
         for suite, _ in suites:
             suite.reset_fakes()
@@ -81,10 +105,10 @@ def calibrate(args: argparse.Namespace) -> dict:
                 row[f"{result.name}_std"] = round(result.std, 6)
         row["protocols"] = {r.name: r.protocol.to_dict() for r in results}
         rows.append(row)
-        print(f"{label:<48} FID {row['fid']:9.4f}  KID {row['kid']:.5f}  IS {row['is']:.3f}  "
+        print(f"{label:<48} FID {row['fid']:9.4f}  KID {row['kid']:.5f}  IS {row.get('is', float('nan')):.3f}  "
               f"P {row['precision']:.3f}  R {row['recall']:.3f}  ({time.time() - start:.0f}s)", flush=True)
     card_path = Path(__file__).resolve().parents[1] / "ganzoo" / "metrics" / "weights" / f"{args.dataset}-classifier.json"
-    card = json.loads(card_path.read_text()) if card_path.exists() else {}
+    card = json.loads(card_path.read_text()) if card_path.exists() and features != "inception" else {}
     return {
         "extractor": extractor.name,
         "extractor_sha256": extractor.weights_sha256,
@@ -100,7 +124,8 @@ def markdown_table(entry: dict) -> str:
     lines = ["| images scored against the train split | FID | KID (x1e3) | IS | precision | recall |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
     for row in entry["rows"]:
-        lines.append(f"| {row['set']} | {row['fid']:.3f} | {1e3 * row['kid']:.3f} | {row['is']:.3f} "
+        is_cell = f"{row['is']:.3f}" if "is" in row else "-"
+        lines.append(f"| {row['set']} | {row['fid']:.3f} | {1e3 * row['kid']:.3f} | {is_cell} "
                      f"| {row['precision']:.3f} | {row['recall']:.3f} |")
     return "\n".join(lines)
 
@@ -108,6 +133,13 @@ def markdown_table(entry: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--dataset", default="fashion-mnist", choices=("fashion-mnist", "cifar10"))
+    parser.add_argument("--features", default=None, choices=("inception",),
+                        help="score with Inception instead of the data set's in-domain classifier")
+    parser.add_argument("--reference-count", type=int, default=None,
+                        help="train images in the reference (default: the whole split)")
+    parser.add_argument("--count", type=int, default=None, help="test images scored (default: all)")
+    parser.add_argument("--rows", nargs="+", default=None,
+                        help='rows to score, by short name: "test", "noise SIGMA", "blur SIGMA" (default: all)')
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=500)
@@ -118,7 +150,7 @@ def main(argv=None) -> int:
     entry = calibrate(args)
     out = Path(args.out)
     everything = json.loads(out.read_text()) if out.exists() else {}
-    everything[args.dataset] = entry
+    everything[args.dataset if args.features is None else f"{args.dataset}/{args.features}"] = entry
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(everything, indent=2) + "\n")
     print(f"\nwrote {out}\n\n{markdown_table(entry)}")

@@ -695,6 +695,30 @@ def test_eval_and_bench_commands_print_numbers_with_protocol(tmp_path, monkeypat
     assert "21.7" in table and "1.000*" in table and "fashion-mnist-classifier" in table
 
 
+def test_bench_compares_with_the_registry_number_measured_by_the_same_extractor():
+    from ganzoo.metrics.cli import bench_row
+    from ganzoo.metrics.protocol import MetricResult, Protocol
+
+    def protocol(features, count):
+        return Protocol(features=features, feature_dim=256, reference_dataset="fashion-mnist", reference_split="train",
+                        reference_count=count, num_fakes=10000, seed=0, resize="none")
+
+    in_domain = protocol("fashion-mnist-classifier", 60000).to_dict()
+    in_domain["features"] += " (in-domain classifier, not Inception)"  # how the registry spells it
+    inception = protocol("Inception-v3 pool3, TF 2015-12-05 FID weights", 10000).to_dict()
+
+    class Entry:
+        metrics = [{"name": "fid", "value": 30.0, "protocol": inception},
+                   {"name": "fid", "value": 12.0, "protocol": in_domain}]
+        paper = []
+
+    row = bench_row("m", MetricResult("fid", 12.5, protocol("fashion-mnist-classifier", 60000)), Entry())
+    assert row["registry_value"] == 12.0 and row["registry_same_protocol"] is True
+    row = bench_row("m", MetricResult("fid", 31.0, protocol("Inception-v3 pool3, TF 2015-12-05 FID weights", 5000)),
+                    Entry())
+    assert row["registry_value"] == 30.0 and row["registry_same_protocol"] is False  # other reference count
+
+
 def test_eval_refuses_a_generator_the_extractor_cannot_take_before_loading_the_reference(monkeypatch):
     import ganzoo.metrics.evaluate as evaluate_module
 

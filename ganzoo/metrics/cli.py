@@ -124,11 +124,15 @@ def bench_row(model: str, result: MetricResult, entry) -> dict:
     """One table row: our number, the registry's number for this metric (flagging a different
     protocol), and the paper's number for this metric."""
     recorded, same_protocol = None, None
-    for metric in getattr(entry, "metrics", None) or []:
-        if str(metric.get("name", "")).lower() == result.name:
-            recorded = metric.get("value")
-            same_protocol = _same_protocol(metric.get("protocol", {}), result.protocol.to_dict())
-            break
+    ours = result.protocol.to_dict()
+    candidates = [m for m in getattr(entry, "metrics", None) or [] if str(m.get("name", "")).lower() == result.name]
+    # An entry may hold the same metric under several extractors (in-domain and Inception):
+    # prefer the one measured exactly like ours, then one with the same extractor.
+    candidates.sort(key=lambda m: (not _same_protocol(m.get("protocol", {}), ours),
+                                   not str(m.get("protocol", {}).get("features", "")).startswith(str(ours.get("features")))))
+    if candidates:
+        recorded = candidates[0].get("value")
+        same_protocol = _same_protocol(candidates[0].get("protocol", {}), ours)
     aliases = PAPER_METRIC_NAMES.get(result.name, (result.name,))
     paper = [p for p in getattr(entry, "paper", None) or [] if str(p.get("metric", "")).strip().lower() in aliases]
     return {
@@ -146,6 +150,11 @@ PROTOCOL_KEYS = ("features", "features_sha256", "reference_dataset", "reference_
 
 
 def _same_protocol(recorded: dict, ours: dict) -> bool:
+    def normalised(protocol: dict) -> dict:
+        # The registry spells in-domain extractors out ("... (in-domain classifier, not Inception)").
+        return {**protocol, "features": str(protocol.get("features", "")).split(" (")[0]}
+
+    recorded, ours = normalised(recorded), normalised(ours)
     return all(recorded.get(key) == ours.get(key) for key in PROTOCOL_KEYS)
 
 
