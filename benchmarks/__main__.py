@@ -4,6 +4,7 @@
     python -m benchmarks --device cpu --full                  # the numbers committed in RESULTS.md
     python -m benchmarks --device cuda --full --sections training
     python -m benchmarks --device cuda --full --sections fast-path,sampling,evaluation,hardware
+    python -m benchmarks --device cpu --sections paper-size      # paper CIFAR-10 networks, bf16: minutes
 
 Results go to ``benchmarks/results/<machine>.json`` (sections of earlier runs on the same
 machine are kept, so a long GPU run can be split by ``--sections``) and ``RESULTS.md`` is
@@ -20,7 +21,9 @@ from pathlib import Path
 
 import torch
 
-SECTIONS = ("training", "fast-path", "sampling", "evaluation", "hardware")
+SECTIONS = ("training", "fast-path", "sampling", "evaluation", "hardware", "paper-size")
+# "paper-size" trains the paper CIFAR-10 networks (seconds per iteration on a CPU): only when asked.
+DEFAULT_SECTIONS = SECTIONS[:-1]
 
 
 def add_perf_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,8 +35,8 @@ def add_perf_arguments(parser: argparse.ArgumentParser) -> None:
     size.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="longer runs, 7 repeats: the committed numbers")
     parser.set_defaults(mode="quick")
-    parser.add_argument("--sections", default=",".join(SECTIONS),
-                        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all)")
+    parser.add_argument("--sections", default=",".join(DEFAULT_SECTIONS),
+                        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all but paper-size)")
     parser.add_argument("--models", default=None,
                         help="comma-separated subset of dcgan-32,sngan-cnn-32,wgan-gp-32 (default: all)")
     parser.add_argument("--compile", action="store_true",
@@ -142,6 +145,15 @@ def _run_sections(sections, specs, device, budget, repeats, compile_too, save,
     if "hardware" in sections:
         print("[hardware]", flush=True)
         save("hardware", hardware_use(training_rows, {s.name: s for s in specs}, device, default))
+    if "paper-size" in sections:
+        from benchmarks.hardware import paper_size_use
+        from benchmarks.specs import RECIPE_MODELS
+        from benchmarks.training import StepSettings
+
+        settings = StepSettings("bf16-mixed", channels_last=True)  # the CIFAR-10 recipes' precision
+        print(f"[paper-size] {settings.label()}", flush=True)
+        warmup, measured = (1, 3) if device.type == "cpu" else (budget.warmup, budget.measured)
+        save("paper-size", paper_size_use(list(RECIPE_MODELS), device, settings, warmup, measured))
     return training_rows
 
 

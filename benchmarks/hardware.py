@@ -19,7 +19,8 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from benchmarks.machine import timed
 from benchmarks.specs import ModelSpec
-from benchmarks.training import StepSettings, build_module, hand_written_training, make_loader, random_images
+from benchmarks.training import (StepSettings, build_module, hand_written_training, make_loader, preset_n_critic,
+                                 random_images, run_ganzoo)
 
 
 class _NoModuleTracking:
@@ -107,3 +108,26 @@ def hardware_use(training_rows: list[dict], specs: dict[str, ModelSpec], device:
         log(f"  {row['model']}: {flops / 1e9:.2f} GFLOP/iteration, {achieved / 1e12:.3f} TFLOP/s = "
             f"{rows[-1]['fraction_of_conv_peak']:.1%} of conv peak")
     return {"peak": peak, "models": rows}
+
+
+def paper_size_use(specs: list[ModelSpec], device: torch.device, settings: StepSettings, warmup: int, measured: int,
+                   log: Callable[[str], None] = print) -> dict:
+    """ganzoo's training step on the paper-size CIFAR-10 networks in the recipes' precision, as a
+    fraction of this machine's peak for that precision measured in the same run (one timed run per
+    model: these steps take seconds on a CPU, so the overhead ratio is left to the small models)."""
+    dtype = torch.bfloat16 if settings.autocast_dtype is not None else torch.float32
+    peak = peak_flops(device, dtype, settings.channels_last)
+    log(f"  peak ({peak['dtype']}): matmul {peak['matmul_flops_per_second'] / 1e12:.3f} TFLOP/s, "
+        f"conv {peak['conv_flops_per_second'] / 1e12:.3f} TFLOP/s")
+    rows = []
+    for spec in specs:
+        seconds = run_ganzoo(spec, random_images(spec), device, settings, warmup, measured).seconds_per_iteration
+        flops = flops_per_iteration(spec, device, settings)
+        rows.append({"model": spec.name, "networks": spec.describe(), "n_critic": preset_n_critic(spec),
+                     "settings": settings.label(), "seconds_per_iteration": seconds, "flops_per_iteration": flops,
+                     "achieved_flops_per_second": flops / seconds,
+                     "fraction_of_conv_peak": flops / seconds / peak["conv_flops_per_second"],
+                     "fraction_of_matmul_peak": flops / seconds / peak["matmul_flops_per_second"]})
+        log(f"  {spec.name}: {seconds:.3f} s/iteration, {flops / 1e9:.1f} GFLOP/iteration, "
+            f"{flops / seconds / 1e12:.3f} TFLOP/s = {rows[-1]['fraction_of_conv_peak']:.1%} of conv peak")
+    return {"peak": peak, "warmup": warmup, "measured": measured, "models": rows}

@@ -118,7 +118,7 @@ def render_machine(results: dict) -> str:
     commands = sorted({run["command"] for run in runs.values()})
     lines += ["Reproduce with:", "", "```", *commands, "```", ""]
     renderers = {"training": _training, "fast-path": _fast_path, "sampling": _sampling,
-                 "evaluation": _evaluation, "hardware": _hardware}
+                 "evaluation": _evaluation, "hardware": _hardware, "paper-size": _paper_size}
     for name, render in renderers.items():
         if name in results["sections"]:
             section = render(results["sections"][name])
@@ -218,5 +218,23 @@ def _hardware(section: dict) -> list[str]:
     for r in section["models"]:
         out.append(f"| {r['model']} | {r['flops_per_iteration'] / 1e9:.2f} | {r['iterations_per_second']:.2f} | "
                    f"{r['achieved_flops_per_second'] / 1e12:.4f} | {r['fraction_of_conv_peak']:.1%} | "
+                   f"{r['fraction_of_matmul_peak']:.1%} |")
+    return out
+
+
+def _paper_size(section: dict) -> list[str]:
+    p = section["peak"]
+    out = ["### 5. Paper-size CIFAR-10 networks in the recipes' precision", "",
+           f"What users train. One ganzoo run per model ({section['warmup']} generator iterations of warm-up, "
+           f"{section['measured']} timed); peak measured in the same run ({p['dtype']}, "
+           f"channels_last={p['channels_last']}): matmul {p['matmul_flops_per_second'] / 1e12:.3f} TFLOP/s, "
+           f"convolution {p['conv_flops_per_second'] / 1e12:.3f} TFLOP/s ({p['conv_shape']}).", "",
+           "| model | networks | n_critic | settings | s / generator iteration | GFLOP / iteration "
+           "| achieved TFLOP/s | % of conv peak | % of matmul peak |",
+           "| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: |"]
+    for r in section["models"]:
+        out.append(f"| {r['model']} | {r['networks']} | {r['n_critic']} | {r['settings']} | "
+                   f"{r['seconds_per_iteration']:.3f} | {r['flops_per_iteration'] / 1e9:.1f} | "
+                   f"{r['achieved_flops_per_second'] / 1e12:.3f} | {r['fraction_of_conv_peak']:.1%} | "
                    f"{r['fraction_of_matmul_peak']:.1%} |")
     return out

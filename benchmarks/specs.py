@@ -49,6 +49,14 @@ PAPER_MODELS = (
               batch_size=64, size_note="paper"),
 )
 
+# What users train on CIFAR-10 (the recipes' networks), measured at paper size on any device by the
+# "paper-size" section in the recipes' precision: the three above plus the SN-GAN paper's ResNet.
+SNGAN_RESNET_32 = ModelSpec("sngan-resnet-32", "sngan",
+                            _net("ResNetGenerator", latent_dim=128, channels=3, width=256),
+                            _net("ResNetDiscriminator", channels=3, width=128, spectral_norm=True),
+                            batch_size=64, size_note="paper")
+RECIPE_MODELS = PAPER_MODELS[:2] + (SNGAN_RESNET_32,) + PAPER_MODELS[2:]
+
 # Narrowed for a 2-core CPU: same layer structure, widths / 4 to / 8, smaller batches.
 CPU_MODELS = (
     ModelSpec("dcgan-32", "dcgan",

@@ -77,3 +77,21 @@ def test_total_flop_counter_counts_like_torchs_and_survives_a_gradient_penalty()
         (critic(real).mean() + gradient_penalty(critic, real, fake)).backward()
     # The penalty adds a forward, an input-gradient backward and its double backward.
     assert with_penalty.get_total_flops() > 2 * stock.get_total_flops()
+
+
+def test_paper_size_section_reports_a_fraction_of_the_peak_measured_in_the_same_run(monkeypatch):
+    import benchmarks.hardware as hardware
+    from benchmarks.report import _paper_size
+
+    # The real peak measurement multiplies 1024x1024 matrices; a stand-in keeps the test fast.
+    monkeypatch.setattr(hardware, "peak_flops", lambda device, dtype, channels_last: {
+        "matmul_flops_per_second": 2e11, "conv_flops_per_second": 1e11, "dtype": str(dtype).replace("torch.", ""),
+        "channels_last": channels_last, "matmul_shape": "s", "conv_shape": "c"})
+    settings = StepSettings("bf16-mixed", channels_last=True)
+    section = hardware.paper_size_use([TINY_DCGAN, TINY_WGAN_GP], CPU, settings, warmup=1, measured=1, log=lambda _: None)
+    for row in section["models"]:
+        assert row["flops_per_iteration"] > 0 and row["seconds_per_iteration"] > 0
+        assert row["fraction_of_conv_peak"] == pytest.approx(row["flops_per_iteration"] / row["seconds_per_iteration"] / 1e11)
+    assert section["models"][1]["n_critic"] == 5 and section["peak"]["dtype"] == "bfloat16"
+    table = "\n".join(_paper_size(section))
+    assert "tiny-wgan-gp" in table and "% of conv peak" in table
