@@ -212,6 +212,14 @@ def measure_inception(name: str, spec: dict, generator) -> list[dict]:
     return [result.to_dict() for result in results]
 
 
+def _store(path: Path, name: str, results: list[dict]) -> None:
+    """Write one model's results into ``path``, re-reading it first: measuring takes long and
+    another build_zoo may have stored other models meanwhile."""
+    stored = json.loads(path.read_text()) if path.exists() else {}
+    stored[name] = results
+    path.write_text(json.dumps(stored, indent=2) + "\n")
+
+
 def sample_grid(generator, path: Path) -> None:
     from torchvision.utils import save_image
 
@@ -243,10 +251,10 @@ def main() -> None:
             measured.setdefault(name, [])
         elif not reuse or name not in measured:
             measured[name] = measure(name, spec, generator)
-            METRICS_FILE.write_text(json.dumps(measured, indent=2) + "\n")
+            _store(METRICS_FILE, name, measured[name])
         if name in args.inception:
             inception[name] = measure_inception(name, spec, generator)
-            INCEPTION_FILE.write_text(json.dumps(inception, indent=2) + "\n")
+            _store(INCEPTION_FILE, name, inception[name])
         config = read_config(BUNDLED_DIR / f"{name}.json")
         # The exported weights' own count (a run may log a few iterations past its last checkpoint).
         iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
