@@ -88,13 +88,19 @@ def _best_rate(fn: Callable[[], object], flops: int, device: torch.device, repea
     return max(flops / timed(fn, device) for _ in range(repeats))
 
 
-def hardware_use(training_rows: list[dict], specs: dict[str, ModelSpec], device: torch.device,
-                 settings: StepSettings, log: Callable[[str], None] = print) -> dict:
-    """Achieved model FLOP/s of ganzoo's training step as a fraction of the measured peaks."""
+def _logged_peak(device: torch.device, settings: StepSettings, log: Callable[[str], None]) -> dict:
+    """The peaks in the training step's dtype (bf16 under autocast) and memory format."""
     dtype = torch.bfloat16 if settings.autocast_dtype is not None else torch.float32
     peak = peak_flops(device, dtype, settings.channels_last)
     log(f"  peak: matmul {peak['matmul_flops_per_second'] / 1e12:.3f} TFLOP/s, "
         f"conv {peak['conv_flops_per_second'] / 1e12:.3f} TFLOP/s ({peak['dtype']})")
+    return peak
+
+
+def hardware_use(training_rows: list[dict], specs: dict[str, ModelSpec], device: torch.device,
+                 settings: StepSettings, log: Callable[[str], None] = print) -> dict:
+    """Achieved model FLOP/s of ganzoo's training step as a fraction of the measured peaks."""
+    peak = _logged_peak(device, settings, log)
     rows = []
     for row in training_rows:
         flops = flops_per_iteration(specs[row["model"]], device, settings)
@@ -115,10 +121,7 @@ def paper_size_use(specs: list[ModelSpec], device: torch.device, settings: StepS
     """ganzoo's training step on the paper-size CIFAR-10 networks in the recipes' precision, as a
     fraction of this machine's peak for that precision measured in the same run (one timed run per
     model: these steps take seconds on a CPU, so the overhead ratio is left to the small models)."""
-    dtype = torch.bfloat16 if settings.autocast_dtype is not None else torch.float32
-    peak = peak_flops(device, dtype, settings.channels_last)
-    log(f"  peak ({peak['dtype']}): matmul {peak['matmul_flops_per_second'] / 1e12:.3f} TFLOP/s, "
-        f"conv {peak['conv_flops_per_second'] / 1e12:.3f} TFLOP/s")
+    peak = _logged_peak(device, settings, log)
     rows = []
     for spec in specs:
         seconds = run_ganzoo(spec, random_images(spec), device, settings, warmup, measured).seconds_per_iteration
