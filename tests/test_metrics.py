@@ -520,6 +520,13 @@ def test_reference_features_are_cached_under_their_protocol_and_reused(tmp_path,
     other = ClassifierExtractor(build_classifier("cifar10"), "cifar10-classifier", "cd" * 32)
     with pytest.raises(RuntimeError, match="cache not reused"):  # other weights -> other protocol
         reference_module.reference_features(spec, other, data_dir=data, cache_dir=tmp_path / "c")
+    # Extractor names with spaces and commas (the offline Inception's) are found again too.
+    monkeypatch.undo()
+    spelled_out = ClassifierExtractor(build_classifier("cifar10"), "Net v3 pool3, TF weights, sha256 ab", "ab" * 32)
+    features, _ = reference_module.reference_features(spec, spelled_out, data_dir=data, cache_dir=tmp_path / "c")
+    monkeypatch.setattr(reference_module, "load_images", must_not_load)
+    again, _ = reference_module.reference_features(spec, spelled_out, data_dir=data, cache_dir=tmp_path / "c")
+    assert torch.equal(again, features)
 
 
 def test_training_script_runs_one_cifar10_step_on_cpu(tmp_path):

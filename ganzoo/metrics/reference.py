@@ -51,9 +51,13 @@ def cache_metadata(reference: Reference, variant: str, count: int, extractor: Fe
 def cache_file_name(metadata: dict[str, str]) -> str:
     sha = metadata["features_sha256"][:12] if metadata["features_sha256"] != "None" else "nosha"
     resize = metadata["resize"].replace(" ", "-").replace("/", "-")
-    features = re.sub(r"[^A-Za-z0-9.-]+", "-", metadata["features"]).strip("-")  # names may hold spaces, commas
     return (f"{metadata['dataset']}-{metadata['variant']}_{metadata['split']}_n{metadata['count']}_"
-            f"{features}-{sha}_resize-{resize}_q-{metadata['quantize']}.safetensors")
+            f"{_file_name_part(metadata['features'])}-{sha}_resize-{resize}_q-{metadata['quantize']}.safetensors")
+
+
+def _file_name_part(name: str) -> str:
+    """An extractor name as it appears in cache file names (names may hold spaces and commas)."""
+    return re.sub(r"[^A-Za-z0-9.-]+", "-", name).strip("-")
 
 
 def select_subset(num_images: int, count: Optional[int]) -> Tensor:
@@ -116,7 +120,7 @@ def _find_cached(cache_dir: Path, reference: Reference, extractor: FeatureExtrac
     from safetensors import safe_open
 
     count = "*" if reference.count is None else str(reference.count)
-    pattern = f"{reference.dataset}-*_{reference.split}_n{count}_{extractor.name}-*.safetensors"
+    pattern = f"{reference.dataset}-*_{reference.split}_n{count}_{_file_name_part(extractor.name)}-*.safetensors"
     for path in sorted(cache_dir.glob(pattern)):
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
