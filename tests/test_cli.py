@@ -267,12 +267,15 @@ def test_sample_grids_reach_the_projects_own_wandb_logger(tmp_path, monkeypatch)
     (["--trainer.max_stepz", "3"], "unrecognized arguments: --trainer.max_stepz"),
     (["--trainer.accelerator", "gpu"], "no usable GPU"),
     (["--data.init_args.n_samples", "10"], "lower --data.init_args.batch_size"),
+    (["--config", str(ROOT / "recipes" / "finetune" / "dcgan_fashion_mnist_to_imagefolder.yaml"),
+      "--data.init_args.root", "/no/such/images"], "image folder for split 'train' not found"),
 ])
 def test_fit_errors_are_one_line_with_exit_code_2(flags, message, tmp_path, monkeypatch, capsys):
     if "gpu" in flags and torch.cuda.is_available():
         pytest.skip("this machine has a GPU")
     monkeypatch.chdir(tmp_path)
-    argv = ["fit", "--config", str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")] + flags + QUICK
+    recipe = ["--config", str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")] if "--config" not in flags else []
+    argv = ["fit", *recipe] + flags + QUICK
     assert main(argv) == 2
     errors = [line for line in capsys.readouterr().err.splitlines() if "error" in line]
     assert len(errors) == 1 and message in errors[0], errors
