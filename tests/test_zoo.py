@@ -161,6 +161,12 @@ def test_model_card_has_valid_hub_metadata():
     name, results = model_index_to_eval_results(card.data.to_dict()["model-index"])
     assert name == "sngan-cifar10" and results[0].metric_value == 30.5
     assert "NOT the original" in card_text or "not the original" in card_text  # the JPEG caveat is stated
+    assert "Inception rows" not in card_text
+    inception = {"features": "Inception-v3 pool3, TF 2015-12-05 FID weights", "reference_split": "train",
+                 "reference_count": 10000, "num_fakes": 5000}
+    card_text = render_model_card({"name": "m", "variant": "sngan", "dataset": "d",
+                                   "metrics": [{"name": "fid", "value": 40.0, "protocol": inception}]})
+    assert "5000 fakes against 10000 reference images" in card_text and "never with published FIDs" in card_text
 
 
 def test_registry_entries_are_consistent():

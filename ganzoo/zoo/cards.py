@@ -100,6 +100,13 @@ def _metrics_table(metrics: list[dict[str, Any]]) -> str:
             f"| {metric['name'].upper()} | {value} | {p.get('features', '?')} | {reference} "
             f"| {p.get('num_fakes', '?')} | {p.get('seed', '?')} |"
         )
+    inception = [m["protocol"] for m in metrics if str(m.get("protocol", {}).get("features", "")).startswith("Inception")]
+    if inception:
+        p = inception[0]
+        rows += ["", f"The Inception rows use the field's network but {p.get('num_fakes')} fakes against "
+                     f"{p.get('reference_count')} reference images, fewer than papers' 50k: FID is biased upwards "
+                     "at small counts, so compare them only with numbers measured under the same counts (the "
+                     "calibration in docs/metrics.md), never with published FIDs."]
     return "\n".join(rows)
 
 
