@@ -8,7 +8,9 @@
 
 Scores the real test split, and degraded copies of it, against the train split, with the
 shipped in-domain extractor, and writes the numbers with their full protocols into
-``benchmarks/fid_calibration.json`` (one key per data set; other keys are kept). These are
+``benchmarks/fid_calibration.json`` (one key per data set; other keys are kept, and so are the
+rows of the same key that this run did not score, so slow rows can be measured one run at a
+time; each row records its own command and date). These are
 the floor and the scale for every later in-domain number: a generator cannot be expected to
 beat "real test vs train", and the noise / blur rows say how big a difference is.
 
@@ -104,6 +106,7 @@ def calibrate(args: argparse.Namespace) -> dict:
             if result.std is not None:
                 row[f"{result.name}_std"] = round(result.std, 6)
         row["protocols"] = {r.name: r.protocol.to_dict() for r in results}
+        row["command"], row["date"] = command_line(), datetime.date.today().isoformat()
         rows.append(row)
         print(f"{label:<48} FID {row['fid']:9.4f}  KID {row['kid']:.5f}  IS {row.get('is', float('nan')):.3f}  "
               f"P {row['precision']:.3f}  R {row['recall']:.3f}  ({time.time() - start:.0f}s)", flush=True)
@@ -114,10 +117,30 @@ def calibrate(args: argparse.Namespace) -> dict:
         "extractor_sha256": extractor.weights_sha256,
         "extractor_test_accuracy": card.get("test_accuracy"),
         "rows": rows,
-        "command": "python scripts/calibrate_fid.py " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        "command": command_line(),
         "date": datetime.date.today().isoformat(),
         "torch": torch.__version__,
     }
+
+
+def command_line() -> str:
+    return "python scripts/calibrate_fid.py " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+
+
+def merge_entry(old: Optional[dict], new: dict) -> dict:
+    """Rows scored now replace the rows of the same name in ``old``; the others are kept.
+
+    Only rows of the same extractor weights are merged: with other weights every old row is a
+    different protocol, so ``new`` replaces the entry. ``commands`` lists every run that wrote it.
+    """
+    if not old or old.get("extractor_sha256") != new["extractor_sha256"]:
+        return new
+    scored_now = {row["set"]: row for row in new["rows"]}
+    kept_order = {row["set"] for row in old["rows"]}
+    rows = [scored_now.get(row["set"], row) for row in old["rows"]]
+    rows += [row for row in new["rows"] if row["set"] not in kept_order]
+    commands = list(dict.fromkeys(old.get("commands", [old["command"]]) + [new["command"]]))
+    return dict(new, rows=rows, commands=commands)
 
 
 def markdown_table(entry: dict) -> str:
@@ -150,7 +173,8 @@ def main(argv=None) -> int:
     entry = calibrate(args)
     out = Path(args.out)
     everything = json.loads(out.read_text()) if out.exists() else {}
-    everything[args.dataset if args.features is None else f"{args.dataset}/{args.features}"] = entry
+    key = args.dataset if args.features is None else f"{args.dataset}/{args.features}"
+    entry = everything[key] = merge_entry(everything.get(key), entry)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(everything, indent=2) + "\n")
     print(f"\nwrote {out}\n\n{markdown_table(entry)}")

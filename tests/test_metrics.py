@@ -546,6 +546,24 @@ def test_training_script_runs_one_cifar10_step_on_cpu(tmp_path):
     assert sha == card["sha256"] and isinstance(model, FeatureClassifier)
 
 
+def test_calibration_script_merges_rows_of_the_same_weights_and_replaces_other_weights():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import calibrate_fid as script
+    finally:
+        sys.path.pop(0)
+    old = {"extractor_sha256": "aa", "command": "run 1",
+           "rows": [{"set": "test", "fid": 3.8}, {"set": "noise", "fid": 120.0}]}
+    new = {"extractor_sha256": "aa", "command": "run 2",
+           "rows": [{"set": "noise", "fid": 110.0}, {"set": "blur", "fid": 50.0}]}
+    merged = script.merge_entry(old, new)
+    assert [(r["set"], r["fid"]) for r in merged["rows"]] == [("test", 3.8), ("noise", 110.0), ("blur", 50.0)]
+    assert merged["commands"] == ["run 1", "run 2"] and merged["command"] == "run 2"
+    assert script.merge_entry(merged, dict(new, command="run 3"))["commands"] == ["run 1", "run 2", "run 3"]
+    assert script.merge_entry(old, dict(new, extractor_sha256="bb")) == dict(new, extractor_sha256="bb")
+    assert script.merge_entry(None, new) is new
+
+
 # ------------------------------------------------------------------------------------ Fashion-MNIST, real data
 @needs_fashion_mnist
 def test_in_domain_fid_on_fashion_mnist_orders_real_and_degraded_sets(tmp_path, monkeypatch):
