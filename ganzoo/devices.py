@@ -31,6 +31,9 @@ def check_device(device: Optional[str]) -> None:
 # 2-core dev machine with another training running: the 2-D MLP GAN (67k parameters, batch 256) does
 # 135-156 generator iterations/s on 1 thread and 31-33 on 2. Convolutional models are left alone: the
 # Fashion-MNIST DCGAN (270k parameters) steps in 0.027 s on 2 threads and 0.045 s on 1 (idle machine).
+# Never oversubscribe the cores either: on the same machine (2026-12-01) a 2-thread CIFAR-10 SN-GAN run
+# went from 0.18 to 0.62 s per generator iteration while a 1-thread Fashion-MNIST run shared the two
+# cores, and that run from 0.13 to 0.19 s. Run jobs one after the other, or give each OMP_NUM_THREADS=1.
 TINY_MODEL_PARAMETERS = 1_000_000
 
 
