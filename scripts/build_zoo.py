@@ -251,55 +251,76 @@ def main() -> None:
                         help="measure these models' Inception numbers (slow on a CPU: see INCEPTION_FAKES); "
                              "the others keep model_cards/inception_metrics.json")
     args = parser.parse_args()
-    measured = json.loads(METRICS_FILE.read_text()) if METRICS_FILE.exists() else {}
-    inception = json.loads(INCEPTION_FILE.read_text()) if INCEPTION_FILE.exists() else {}
-    registry = {}
-    for name, spec in MODELS.items():
-        weights, config_file = BUNDLED_DIR / f"{name}.safetensors", BUNDLED_DIR / f"{name}.json"
-        if not weights.is_file():
-            print(f"skipping {name}: {weights.relative_to(ROOT)} not bundled yet (scripts/bundle_run.py)")
-            continue
-        # The bundled files themselves (the registry entry, with its sha256 pin, is written below).
-        generator = load_generator_from_folder(BUNDLED_DIR, weights_path=weights, config_path=config_file)
+    bundled = {name: spec for name, spec in MODELS.items() if _is_bundled(name)}
+    measured, inception = _read_json(METRICS_FILE), _read_json(INCEPTION_FILE)
+    for name, spec in bundled.items():
         reuse = args.reuse or (args.only is not None and name not in args.only)
-        if args.no_metrics:
-            measured.setdefault(name, [])
-        elif not reuse or name not in measured:
-            measured[name] = measure(name, spec, generator)
-            _store(METRICS_FILE, name, measured[name])
-        if name in args.inception:
-            inception[name] = measure_inception(name, spec, generator)
-            _store(INCEPTION_FILE, name, inception[name])
-        config = read_config(BUNDLED_DIR / f"{name}.json")
-        # The exported weights' own count (a run may log a few iterations past its last checkpoint).
-        iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
-        sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
-        entry = {
-            "variant": spec["variant"], "dataset": spec["dataset"],
-            "description": spec["description"] + bar_note(spec, measured[name]),
-            "sha256": sha256_of(BUNDLED_DIR / f"{name}.safetensors"), "bundled": True, "kind": config["kind"],
-            "dtype": config["dtype"], "hf_repo_id": None, "revision": None,
-            "num_params_generator": sum(p.numel() for p in generator.parameters()),
-            "recipe": spec["recipe"],
-            "training": {"generator_iterations": iterations, **spec["training"]},
-            "metrics": [_registry_metric(m) for m in measured[name]] + inception.get(name, []),
-            "paper": spec["paper"], "license": "Apache-2.0", "sample_grid": f"model_cards/{spec['sample_grid']}",
-        }
-        registry[name] = entry
-        card = render_model_card({
-            "name": name, **{k: entry[k] for k in ("variant", "dataset", "description", "training", "paper", "license")},
-            "dataset_id": spec["dataset_id"], "generator": config["generator"],
-            "discriminator": config.get("discriminator"), "num_params_generator": entry["num_params_generator"],
-            "metrics": entry["metrics"], "sample_grid": spec["sample_grid"],
-            "training_curve": spec.get("training_curve"), "training_curve_note": CURVE_NOTE.format(
-                train="50k" if spec["dataset_id"] == "cifar10" else "60k"),
-            "stage_grids": spec.get("stage_grids"),
-        })
-        (ROOT / "model_cards" / f"{name}.md").write_text(card)
-        print(f"wrote model_cards/{name}.md")
+        needs_in_domain = not args.no_metrics and (not reuse or name not in measured)
+        needs_inception = name in args.inception
+        if needs_in_domain or needs_inception:
+            generator = _load_bundled(name)
+        if needs_in_domain:
+            _store(METRICS_FILE, name, measure(name, spec, generator))
+        if needs_inception:
+            _store(INCEPTION_FILE, name, measure_inception(name, spec, generator))
+    # Render every entry from the files as they are now, not as they were when this run started:
+    # measuring takes long, and another build_zoo running in parallel may have stored other models.
+    measured, inception = _read_json(METRICS_FILE), _read_json(INCEPTION_FILE)
+    registry = {}
+    for name, spec in bundled.items():
+        registry[name] = write_entry(name, spec, measured.get(name, []), inception.get(name, []))
     REGISTRY_PATH.write_text(json.dumps(registry, indent=2) + "\n")
     print(f"wrote {REGISTRY_PATH.relative_to(ROOT)}")
     update_readme(registry)
+
+
+def _is_bundled(name: str) -> bool:
+    if (BUNDLED_DIR / f"{name}.safetensors").is_file():
+        return True
+    print(f"skipping {name}: ganzoo/zoo/weights/{name}.safetensors not bundled yet (scripts/bundle_run.py)")
+    return False
+
+
+def _load_bundled(name: str):
+    """The bundled files themselves: what a user's `ganzoo.load(name)` gets."""
+    return load_generator_from_folder(BUNDLED_DIR, weights_path=BUNDLED_DIR / f"{name}.safetensors",
+                                      config_path=BUNDLED_DIR / f"{name}.json")
+
+
+def _read_json(path: Path) -> dict:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[dict]) -> dict:
+    """Write the model card and sample grid of one bundled model; return its registry entry."""
+    generator = _load_bundled(name)
+    config = read_config(BUNDLED_DIR / f"{name}.json")
+    # The exported weights' own count (a run may log a few iterations past its last checkpoint).
+    iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
+    sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
+    entry = {
+        "variant": spec["variant"], "dataset": spec["dataset"],
+        "description": spec["description"] + bar_note(spec, in_domain),
+        "sha256": sha256_of(BUNDLED_DIR / f"{name}.safetensors"), "bundled": True, "kind": config["kind"],
+        "dtype": config["dtype"], "hf_repo_id": None, "revision": None,
+        "num_params_generator": sum(p.numel() for p in generator.parameters()),
+        "recipe": spec["recipe"],
+        "training": {"generator_iterations": iterations, **spec["training"]},
+        "metrics": [_registry_metric(m) for m in in_domain] + inception,
+        "paper": spec["paper"], "license": "Apache-2.0", "sample_grid": f"model_cards/{spec['sample_grid']}",
+    }
+    card = render_model_card({
+        "name": name, **{k: entry[k] for k in ("variant", "dataset", "description", "training", "paper", "license")},
+        "dataset_id": spec["dataset_id"], "generator": config["generator"],
+        "discriminator": config.get("discriminator"), "num_params_generator": entry["num_params_generator"],
+        "metrics": entry["metrics"], "sample_grid": spec["sample_grid"],
+        "training_curve": spec.get("training_curve"), "training_curve_note": CURVE_NOTE.format(
+            train="50k" if spec["dataset_id"] == "cifar10" else "60k"),
+        "stage_grids": spec.get("stage_grids"),
+    })
+    (ROOT / "model_cards" / f"{name}.md").write_text(card)
+    print(f"wrote model_cards/{name}.md")
+    return entry
 
 
 README = ROOT / "README.md"
