@@ -135,11 +135,34 @@ def test_config_records_every_constructor_argument():
     D = MLPDiscriminator(hidden_dim=16, spectral_norm=True)
     assert D.config["kwargs"] == {
         "in_dim": 2, "hidden_dim": 16, "n_layers": 3, "activation": "leaky_relu", "spectral_norm": True,
-        "image_shape": None,
+        "image_shape": None, "pack": 1,
     }  # fmt: skip
 
 
 # ---------------------------------------------------------------------------------- discriminators
+
+
+def test_packed_mlp_discriminator_scores_each_pack_of_consecutive_samples():
+    """PacGAN (Lin et al. 2018): the network sees m samples concatenated; each member gets the pack's score."""
+    torch.manual_seed(0)
+    D = MLPDiscriminator(in_dim=3, hidden_dim=8, n_layers=2, pack=2)
+    x = torch.randn(6, 3)
+    scores = D(x)
+    by_hand = D.net(torch.cat([x[0::2], x[1::2]], dim=1)).squeeze(1)  # pack k = samples 2k and 2k+1
+    assert torch.allclose(scores, by_hand.repeat_interleave(2))
+    assert D.net[0].in_features == 6
+    # the pack is judged together: changing one member changes its partner's score, not other packs'
+    y = x.clone()
+    y[0] += 1.0
+    changed = D(y) != scores
+    assert changed.tolist() == [True, True, False, False, False, False]
+
+
+def test_packed_mlp_discriminator_refuses_a_batch_it_cannot_pack():
+    with pytest.raises(ValueError, match=r"pack=4\) needs a batch that is a multiple of 4"):
+        MLPDiscriminator(in_dim=3, hidden_dim=8, pack=4)(torch.randn(6, 3))
+    with pytest.raises(ValueError, match="pack"):
+        MLPDiscriminator(pack=0)
 
 
 @pytest.mark.parametrize("name", list(DISCRIMINATORS))

@@ -68,7 +68,14 @@ class MLPGenerator(Generator):
 
 @register_network
 class MLPDiscriminator(Discriminator):
-    """samples (N, in_dim) -> raw scores (N,)."""
+    """samples (N, in_dim) -> raw scores (N,).
+
+    ``pack=m`` makes it a PacGAN discriminator (Lin et al. 2018): it judges m samples of the same
+    kind at once, concatenated, and every sample of a pack gets the pack's score. A generator that
+    drops modes makes packs that look less varied than real ones, which a packed discriminator can
+    see and a one-sample discriminator cannot; the paper shows packing 2-4 recovers many dropped
+    modes. Packs are consecutive samples of the batch, so N must be a multiple of m.
+    """
 
     def __init__(
         self,
@@ -78,13 +85,19 @@ class MLPDiscriminator(Discriminator):
         activation: str = "leaky_relu",
         spectral_norm: bool = False,
         image_shape: list[int] | None = None,
+        pack: int = 1,
     ) -> None:
-        check_positive(in_dim=in_dim, hidden_dim=hidden_dim, n_layers=n_layers)
+        check_positive(in_dim=in_dim, hidden_dim=hidden_dim, n_layers=n_layers, pack=pack)
         _check_image_shape(image_shape, in_dim, "in_dim")
         super().__init__(image_shape or (in_dim,))
-        self.net = _mlp(in_dim, hidden_dim, 1, n_layers, activation, spectral_norm)
+        self.pack = pack
+        self.net = _mlp(in_dim * pack, hidden_dim, 1, n_layers, activation, spectral_norm)
         self._record_config(locals())
 
     def forward(self, x: Tensor) -> Tensor:
         self.check_input(x)
-        return self.net(x.flatten(1)).squeeze(1)
+        if x.shape[0] % self.pack:
+            raise ValueError(f"MLPDiscriminator(pack={self.pack}) needs a batch that is a multiple of {self.pack} "
+                             f"(each process's batch under DDP); got {x.shape[0]}")
+        packs = x.flatten(1).reshape(x.shape[0] // self.pack, -1)
+        return self.net(packs).squeeze(1).repeat_interleave(self.pack)
