@@ -113,6 +113,11 @@ DCGAN_CIFAR10_OVERRIDES = ("none in effect: started as `ganzoo fit --config reci
                            "one-thread speed (0.36 s per iteration) was measured, and the recipe cut to 15k; the "
                            "learning rate is constant, so the first 15k iterations are those of a 15k run")
 
+# The CIFAR-10 runs of the 2026-12-01 session: two one-thread runs side by side on the 2 cores; wall time
+# from the training queue's log, the in-training evaluations included.
+CPU_RUN_HARDWARE = "2-core AMD EPYC CPU, one thread (a second run used the other), {minutes}"
+RUN_MINUTES = {"rasgan-cifar10": "? min", "vanilla-cifar10": "? min"}
+
 # What the SN-GAN paper reports for the CIFAR-10 networks the zoo's sngan-cifar10 is built from.
 SNGAN_CIFAR10_PAPER = [
     {"source": "Miyato et al. 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
@@ -216,6 +221,28 @@ MODELS = {
           "metric": "Inception score", "value": "6.16 +- 0.07",
           "note": "DCGAN, unsupervised; Inception network; NOT comparable with the in-domain IS below"}],
         batch_size=128),
+    "rasgan-cifar10": cifar10_model(
+        "rasgan", "rasgan_cifar10_cpu",
+        "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the SN-GAN paper's standard CNN without "
+        "spectral normalisation (the RaSGAN paper's CIFAR-10 networks) at half width, batch 64: the same networks "
+        "and batch as sngan-cifar10, so the two differ only in the loss and spectral norm.",
+        "Adam 2e-4, betas (0.5, 0.999), RaSGAN loss, 1 D step per G step, EMA 0.999",
+        CPU_RUN_HARDWARE.format(minutes=RUN_MINUTES["rasgan-cifar10"]),
+        "none (ganzoo fit --config recipes/rasgan_cifar10_cpu.yaml)",
+        [{"source": "Jolicoeur-Martineau 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
+          "value": "-", "note": "the paper's CIFAR-10 table for this setting (full width, batch 32, 100k iterations) "
+                                "ranks RaSGAN ahead of SGAN; Inception features, NOT comparable with the in-domain "
+                                "numbers or with FID on the JPEG copy"}]),
+    "vanilla-cifar10": cifar10_model(
+        "vanilla", "vanilla_cifar10_cpu",
+        "The original GAN (Goodfellow et al. 2014) with the non-saturating generator loss and fully connected "
+        "networks of 2 hidden layers of 1024 in both players (the zoo's vanilla-fashion-mnist networks, 3072 "
+        "inputs): the baseline every later variant improved on.",
+        "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999",
+        CPU_RUN_HARDWARE.format(minutes=RUN_MINUTES["vanilla-cifar10"]),
+        "none (ganzoo fit --config recipes/vanilla_cifar10_cpu.yaml)",
+        [{"source": "Goodfellow et al. 2014", "dataset": "CIFAR-10", "metric": "-", "value": "-",
+          "note": "the paper shows CIFAR-10 samples but reports no FID or Inception score for them"}]),
 }
 
 
