@@ -6,7 +6,7 @@ from pathlib import Path
 
 RESULTS_DIR = Path(__file__).with_name("results")
 RESULTS_MD = Path(__file__).with_name("RESULTS.md")
-OVERHEAD_LIMIT = 1.05
+OVERHEAD_LIMIT = 1.02  # issue 17's acceptance: median ganzoo / hand-written time per iteration
 
 HEADER = """# ganzoo performance results
 
@@ -20,8 +20,9 @@ Measured by the harness in this folder. What each section measures:
    update, D frozen during the G step. Both end with bit-identical weights
    (`tests/test_performance_paths.py`). Runs alternate ganzoo / hand-written (ABBA) in one process;
    each pair gives one ratio of seconds per generator iteration (ganzoo / hand-written; acceptance:
-   median <= 1.05). Images/s = real images the discriminator sees per second (n_critic x batch per
-   generator iteration).
+   median <= 1.02) and one difference in ms. A 2-D toy MLP GAN (the probe) measures the framework's
+   fixed cost per generator iteration where no model compute hides it. Images/s = real images the
+   discriminator sees per second (n_critic x batch per generator iteration).
 2. **Sampling.** `ganzoo.load(folder).sample(n)` against a raw `G(z)` loop at the same batch size.
 3. **Evaluation.** Feature-extractor throughput and wall time of FID on 10k samples
    (`ganzoo.metrics.evaluate_generator`, 10k fakes against a 10k-image reference).
@@ -154,20 +155,31 @@ def _range(s: dict, scale: float = 1.0, fmt: str = "{:.3f}") -> str:
 
 def _training(rows: list[dict]) -> list[str]:
     out = ["### 1. Training step overhead: ganzoo / hand-written", "",
-           "| model | sizes | settings | n_critic | ratio (median) | ratio min-max (IQR) | ganzoo it/s | hand it/s "
-           "| ganzoo img/s | hand img/s |",
-           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
+           "| model | sizes | settings | n_critic | ratio (median) | ratio min-max (IQR) | ganzoo - hand ms / iteration "
+           "(median, min-max) | ganzoo it/s | hand it/s | ganzoo img/s | hand img/s |",
+           "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"]
     for r in rows:
-        verdict = "" if r["ratio"]["median"] <= OVERHEAD_LIMIT else " (over 1.05)"
+        verdict = _overhead_verdict(r)
+        added = r.get("overhead_ms_per_iteration")
+        added_cell = (f"{added['median']:.2f} ({added['min']:.2f} to {added['max']:.2f})" if added else "-")
         out.append(f"| {r['model']} | {r['size']} | {r['settings']} | {r['n_critic']} | "
-                   f"**{r['ratio']['median']:.3f}**{verdict} | {_range(r['ratio'])} | "
+                   f"**{r['ratio']['median']:.3f}**{verdict} | {_range(r['ratio'])} | {added_cell} | "
                    f"{r['ganzoo_iterations_per_second']:.2f} | {r['hand_iterations_per_second']:.2f} | "
                    f"{r['ganzoo_images_per_second']:.0f} | {r['hand_images_per_second']:.0f} |")
     if rows:
         out += ["", f"it/s = generator iterations per second (median); each run times {rows[0]['measured']} "
-                f"generator iterations after {rows[0]['warmup']} of warm-up.",
+                f"generator iterations after {rows[0]['warmup']} of warm-up (the probe: "
+                "more, see its row's networks). The probe's ratio is not an acceptance number: its whole step is "
+                "a few milliseconds, so its ganzoo - hand difference is the framework's fixed cost per "
+                "iteration, which a model's ratio then follows from (1 + that cost / the model's step time).",
                 "", "Networks: " + "; ".join(f"{r['model']}: {r['networks']}" for r in rows) + "."]
     return out
+
+
+def _overhead_verdict(row: dict) -> str:
+    if row.get("overhead_probe"):
+        return " (probe)"
+    return "" if row["ratio"]["median"] <= OVERHEAD_LIMIT else f" (over {OVERHEAD_LIMIT})"
 
 
 def _fast_path(rows: list[dict]) -> list[str]:

@@ -95,3 +95,21 @@ def test_paper_size_section_reports_a_fraction_of_the_peak_measured_in_the_same_
     assert section["models"][1]["n_critic"] == 5 and section["peak"]["dtype"] == "bfloat16"
     table = "\n".join(_paper_size(section))
     assert "tiny-wgan-gp" in table and "% of conv peak" in table
+
+
+def test_overhead_rows_report_the_pairs_difference_and_the_probe_is_not_judged():
+    from dataclasses import replace
+
+    from benchmarks.report import OVERHEAD_LIMIT, _training
+    from benchmarks.specs import OVERHEAD_PROBE
+    from benchmarks.training import measure_overhead
+
+    probe = replace(OVERHEAD_PROBE, iterations_scale=2)
+    row = measure_overhead(probe, CPU, StepSettings(), warmup=1, measured=3, repeats=2, log=lambda _: None)
+    assert row["measured"] == 6 and row["overhead_probe"]  # the probe's iterations are scaled
+    # With two pairs the median difference is the mean one, i.e. the difference of the median times.
+    ganzoo, hand = row["ganzoo_seconds_per_iteration"]["median"], row["hand_seconds_per_iteration"]["median"]
+    assert row["overhead_ms_per_iteration"]["median"] == pytest.approx((ganzoo - hand) * 1e3)
+    table = "\n".join(_training([row, {**row, "model": "real", "overhead_probe": False,
+                                       "ratio": {**row["ratio"], "median": OVERHEAD_LIMIT + 0.01}}]))
+    assert "(probe)" in table and f"(over {OVERHEAD_LIMIT})" in table

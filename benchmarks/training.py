@@ -251,6 +251,7 @@ def measure_overhead(spec: ModelSpec, device: torch.device, settings: StepSettin
     drifts of a shared machine's load hit both sides of a ratio alike.
     """
     images = random_images(spec)
+    warmup, measured = warmup * spec.iterations_scale, measured * spec.iterations_scale
     ganzoo_times, hand_times, ratios = [], [], []
     for repeat in range(repeats):
         order = ("ganzoo", "hand") if repeat % 2 == 0 else ("hand", "ganzoo")
@@ -268,7 +269,9 @@ def measure_overhead(spec: ModelSpec, device: torch.device, settings: StepSettin
     return {
         "model": spec.name, "networks": spec.describe(), "size": spec.size_note, "settings": settings.label(),
         "n_critic": n_critic, "batch_size": spec.batch_size, "warmup": warmup, "measured": measured,
-        "ratio": spread(ratios),
+        "ratio": spread(ratios), "overhead_probe": spec.overhead_probe,
+        # What ganzoo adds per generator iteration, in ms: the pairs' differences (same drift on both sides).
+        "overhead_ms_per_iteration": spread([(g - h) * 1e3 for g, h in zip(ganzoo_times, hand_times)]),
         "ganzoo_seconds_per_iteration": spread(ganzoo_times),
         "hand_seconds_per_iteration": spread(hand_times),
         "ganzoo_iterations_per_second": 1.0 / spread(ganzoo_times)["median"],
