@@ -135,7 +135,7 @@ def test_config_records_every_constructor_argument():
     D = MLPDiscriminator(hidden_dim=16, spectral_norm=True)
     assert D.config["kwargs"] == {
         "in_dim": 2, "hidden_dim": 16, "n_layers": 3, "activation": "leaky_relu", "spectral_norm": True,
-        "image_shape": None, "pack": 1,
+        "image_shape": None, "pack": 1, "dropout": 0.0,
     }  # fmt: skip
 
 
@@ -156,6 +156,28 @@ def test_packed_mlp_discriminator_scores_each_pack_of_consecutive_samples():
     y[0] += 1.0
     changed = D(y) != scores
     assert changed.tolist() == [True, True, False, False, False, False]
+
+
+def test_mlp_discriminator_dropout_zeroes_hidden_units_in_training_only():
+    """The original GAN's discriminator dropout: each hidden unit is zeroed with probability p and the
+    survivors scaled by 1 / (1 - p) in training; evaluation uses the whole network."""
+    torch.manual_seed(0)
+    plain = MLPDiscriminator(in_dim=3, hidden_dim=512, n_layers=1)
+    dropped = MLPDiscriminator(in_dim=3, hidden_dim=512, n_layers=1, dropout=0.5)
+    assert list(plain.state_dict()) == ["net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias"]  # unchanged keys
+    dropped.net[0].load_state_dict(plain.net[0].state_dict())  # same weights; the output layer moved by one
+    dropped.net[3].load_state_dict(plain.net[2].state_dict())
+    x = torch.randn(4, 3)
+    dropped.eval()
+    assert torch.allclose(dropped(x), plain(x))
+    dropped.train()
+    hidden = dropped.net[:3](x)  # Linear, LeakyReLU, Dropout
+    zeroed = (hidden == 0).float().mean().item()
+    assert 0.4 < zeroed < 0.6
+    kept = hidden != 0
+    assert torch.allclose(hidden[kept], 2 * plain.net[:2](x)[kept])  # survivors scaled by 1 / (1 - 0.5)
+    with pytest.raises(ValueError, match="dropout=1.0"):
+        MLPDiscriminator(dropout=1.0)
 
 
 def test_packed_mlp_discriminator_refuses_a_batch_it_cannot_pack():

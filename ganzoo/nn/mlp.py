@@ -12,13 +12,16 @@ from ganzoo.nn.layers import check_choice, check_positive, make_activation, mayb
 
 
 def _mlp(
-    in_dim: int, hidden_dim: int, out_dim: int, n_layers: int, activation: str, spectral_norm: bool = False
+    in_dim: int, hidden_dim: int, out_dim: int, n_layers: int, activation: str, spectral_norm: bool = False,
+    dropout: float = 0.0,
 ) -> nn.Sequential:
-    """``n_layers`` hidden layers (Linear + activation) followed by a Linear output layer."""
+    """``n_layers`` hidden layers (Linear + activation [+ dropout]) followed by a Linear output layer."""
     layers: list[nn.Module] = []
     width = in_dim
     for _ in range(n_layers):
         layers += [maybe_spectral_norm(nn.Linear(width, hidden_dim), spectral_norm), make_activation(activation)]
+        if dropout > 0:  # no module at all otherwise: state-dict keys stay those of earlier checkpoints
+            layers.append(nn.Dropout(dropout))
         width = hidden_dim
     layers.append(maybe_spectral_norm(nn.Linear(width, out_dim), spectral_norm))
     return nn.Sequential(*layers)
@@ -75,6 +78,10 @@ class MLPDiscriminator(Discriminator):
     drops modes makes packs that look less varied than real ones, which a packed discriminator can
     see and a one-sample discriminator cannot; the paper shows packing 2-4 recovers many dropped
     modes. Packs are consecutive samples of the batch, so N must be a multiple of m.
+
+    ``dropout=p`` zeroes each hidden unit with probability p while training, as the original GAN's
+    discriminators did (Goodfellow et al. 2014, Section 5: maxout units with dropout). Its masks come
+    from the global RNG: for exact resume, train with ``ganzoo.callbacks.RNGStateCheckpoint``.
     """
 
     def __init__(
@@ -86,12 +93,15 @@ class MLPDiscriminator(Discriminator):
         spectral_norm: bool = False,
         image_shape: list[int] | None = None,
         pack: int = 1,
+        dropout: float = 0.0,
     ) -> None:
         check_positive(in_dim=in_dim, hidden_dim=hidden_dim, n_layers=n_layers, pack=pack)
         _check_image_shape(image_shape, in_dim, "in_dim")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout={dropout!r}: the probability of zeroing a hidden unit must be in [0, 1)")
         super().__init__(image_shape or (in_dim,))
         self.pack = pack
-        self.net = _mlp(in_dim * pack, hidden_dim, 1, n_layers, activation, spectral_norm)
+        self.net = _mlp(in_dim * pack, hidden_dim, 1, n_layers, activation, spectral_norm, dropout)
         self._record_config(locals())
 
     def forward(self, x: Tensor) -> Tensor:
