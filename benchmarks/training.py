@@ -177,7 +177,7 @@ def hand_written_training(generator: nn.Module, discriminator: nn.Module, genera
         loader.sampler.set_epoch(epoch)
         for real, _ in loader:
             real = real.to(device, non_blocking=True)
-            if settings.channels_last:
+            if settings.channels_last and real.ndim == 4:  # as ganzoo's step: images only
                 real = real.contiguous(memory_format=torch.channels_last)
             batch = real.shape[0]
             # No cast cache: it would keep bf16 copies of D's weights from before d_opt.step() for the G

@@ -113,9 +113,9 @@ DCGAN_CIFAR10_OVERRIDES = ("none in effect: started as `ganzoo fit --config reci
                            "one-thread speed (0.36 s per iteration) was measured, and the recipe cut to 15k; the "
                            "learning rate is constant, so the first 15k iterations are those of a 15k run")
 
-# The CIFAR-10 runs of the 2026-12-01 session: two one-thread runs side by side on the 2 cores; wall time
-# from the training queue's log, the in-training evaluations included.
-CPU_RUN_HARDWARE = "2-core AMD EPYC CPU, one thread (a second run used the other), {minutes}"
+# The CIFAR-10 runs of the second 2026-12-01 session: two one-thread runs side by side on the 2 cores of
+# an Intel Xeon with AMX bf16; wall time from the training queue's log, the in-training evaluations included.
+CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other), {minutes}"
 RUN_MINUTES = {"rasgan-cifar10": "? min", "vanilla-cifar10": "? min"}
 
 # What the SN-GAN paper reports for the CIFAR-10 networks the zoo's sngan-cifar10 is built from.
