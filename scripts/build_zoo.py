@@ -221,7 +221,9 @@ MODELS = {
           "metric": "Inception score", "value": "6.16 +- 0.07",
           "note": "DCGAN, unsupervised; Inception network; NOT comparable with the in-domain IS below"}],
         batch_size=128),
-    "rasgan-cifar10": cifar10_model(
+    "rasgan-cifar10": {"like_for_like": "sngan-cifar10",
+                       "like_for_like_why": "the same networks and batch; RaSGAN without spectral norm against "
+                                            "hinge with spectral norm", **cifar10_model(
         "rasgan", "rasgan_cifar10_cpu",
         "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the SN-GAN paper's standard CNN without "
         "spectral normalisation (the RaSGAN paper's CIFAR-10 networks) at half width, batch 64: the same networks "
@@ -232,7 +234,7 @@ MODELS = {
         [{"source": "Jolicoeur-Martineau 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
           "value": "-", "note": "the paper's CIFAR-10 table for this setting (full width, batch 32, 100k iterations) "
                                 "ranks RaSGAN ahead of SGAN; Inception features, NOT comparable with the in-domain "
-                                "numbers or with FID on the JPEG copy"}]),
+                                "numbers or with FID on the JPEG copy"}])},
     "vanilla-cifar10": cifar10_model(
         "vanilla", "vanilla_cifar10_cpu",
         "The original GAN (Goodfellow et al. 2014) with the non-saturating generator loss and fully connected "
@@ -282,6 +284,35 @@ def cifar10_ordering_note(measured: dict[str, list[dict]]) -> str:
         verdict = "only one tier is trained so far, so the ranking cannot be checked yet"
     return (" On CIFAR-10 the literature ranks SN-GAN and WGAN-GP ahead of DCGAN, ahead of WGAN with weight "
             f"clipping and the vanilla MLP GAN. The zoo's in-domain FIDs in that order: {listed}; {verdict}.")
+
+
+def evaluation_log(run_csv: str) -> dict[int, dict[str, float]]:
+    """The evaluation callback's in-domain numbers in a run's log: {generator iteration: {fid, recall}}."""
+    curve: dict[int, dict[str, float]] = {}
+    with open(ROOT / run_csv) as handle:
+        for row in csv.DictReader(handle):
+            if row.get("eval/fid") and row.get("g_iter"):  # logged once per evaluation, then repeated
+                iteration = int(float(row["g_iter"])) // 1000 * 1000
+                curve.setdefault(iteration, {"fid": float(row["eval/fid"]), "recall": float(row["eval/recall"])})
+    return curve
+
+
+def like_for_like_note(name: str, spec: dict) -> str:
+    """One sentence comparing a model with the zoo model it was built to be compared with (same networks
+    and batch, another loss), at the same generator iteration, from the two runs' evaluation logs."""
+    other_name = spec.get("like_for_like")
+    if not other_name:
+        return ""
+    mine, theirs = evaluation_log(spec["run"]), evaluation_log(MODELS[other_name]["run"])
+    common = sorted(set(mine) & set(theirs))
+    if not common:
+        return ""
+    at = common[-1]
+    a, b = mine[at], theirs[at]
+    verdict = "better" if a["fid"] < b["fid"] else "worse"
+    return (f" Like for like with {other_name} ({spec['like_for_like_why']}), at {at:,} generator iterations in the "
+            f"two runs' evaluation logs (the training curves' protocol): in-domain FID {a['fid']:.2f} against "
+            f"{b['fid']:.2f} and recall {a['recall']:.2f} against {b['recall']:.2f}, so this loss did {verdict} here.")
 
 
 def generator_iterations(run_csv: Path) -> int:
@@ -353,6 +384,7 @@ def main() -> None:
     registry = {}
     for name, spec in bundled.items():
         note = cifar10_ordering_note(measured) if spec["dataset_id"] == "cifar10" else ""
+        note += like_for_like_note(name, spec)
         registry[name] = write_entry(name, spec, measured.get(name, []), inception.get(name, []), note)
     REGISTRY_PATH.write_text(json.dumps(registry, indent=2) + "\n")
     print(f"wrote {REGISTRY_PATH.relative_to(ROOT)}")
