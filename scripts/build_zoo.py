@@ -19,6 +19,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # bundle_run's training-log readers
 
 from ganzoo.zoo.cards import render_model_card  # noqa: E402
 from ganzoo.zoo.registry import BUNDLED_DIR, REGISTRY_PATH  # noqa: E402
@@ -286,15 +287,12 @@ def cifar10_ordering_note(measured: dict[str, list[dict]]) -> str:
             f"clipping and the vanilla MLP GAN. The zoo's in-domain FIDs in that order: {listed}; {verdict}.")
 
 
-def evaluation_log(run_csv: str) -> dict[int, dict[str, float]]:
-    """The evaluation callback's in-domain numbers in a run's log: {generator iteration: {fid, recall}}."""
-    curve: dict[int, dict[str, float]] = {}
-    with open(ROOT / run_csv) as handle:
-        for row in csv.DictReader(handle):
-            if row.get("eval/fid") and row.get("g_iter"):  # logged once per evaluation, then repeated
-                iteration = int(float(row["g_iter"])) // 1000 * 1000
-                curve.setdefault(iteration, {"fid": float(row["eval/fid"]), "recall": float(row["eval/recall"])})
-    return curve
+def evaluation_log(spec: dict) -> dict[int, dict[str, float]]:
+    """The evaluation callback's numbers in a zoo model's run log, by generator iteration."""
+    from bundle_run import evaluation_period_in, evaluation_rows
+
+    every = evaluation_period_in(ROOT / spec["recipe"])
+    return {row["g_iter"]: row for row in evaluation_rows(ROOT / spec["run"], every)}
 
 
 def like_for_like_note(name: str, spec: dict) -> str:
@@ -303,7 +301,7 @@ def like_for_like_note(name: str, spec: dict) -> str:
     other_name = spec.get("like_for_like")
     if not other_name:
         return ""
-    mine, theirs = evaluation_log(spec["run"]), evaluation_log(MODELS[other_name]["run"])
+    mine, theirs = evaluation_log(spec), evaluation_log(MODELS[other_name])
     common = sorted(set(mine) & set(theirs))
     if not common:
         return ""

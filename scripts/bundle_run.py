@@ -59,13 +59,18 @@ def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
 
 def evaluation_period(run: Path) -> int:
     """every_n_generator_iterations of the EvaluationCallback in the run's saved config."""
+    return evaluation_period_in(run / "config.yaml")
+
+
+def evaluation_period_in(config_path: Path) -> int:
+    """every_n_generator_iterations of the EvaluationCallback in a run's config or a recipe."""
     import yaml
 
-    config = yaml.safe_load((run / "config.yaml").read_text())
+    config = yaml.safe_load(Path(config_path).read_text())
     for callback in config["trainer"].get("callbacks") or []:
         if callback["class_path"].endswith("EvaluationCallback"):
             return int(callback["init_args"]["every_n_generator_iterations"])
-    raise SystemExit(f"{run}/config.yaml has no EvaluationCallback: no training curve to draw")
+    raise SystemExit(f"{config_path} has no EvaluationCallback: no training curve to draw")
 
 
 def plot_curve(rows: list[dict[str, float]], title: str, path: Path) -> None:
