@@ -1,7 +1,7 @@
 """Every use of Lightning's private API, in one place.
 
 ganzoo needs a few things Lightning keeps private: whether this step's logs will be written (to
-skip ``self.log`` calls, about a millisecond each, in the other steps), the optimizer-step period of
+skip ``self.log`` calls, about a millisecond each, in the other steps) and writing logs at once, the optimizer-step period of
 a ``ModelCheckpoint`` (set from generator iterations), the checkpoint's file-name values, the
 resume hook of ``LightningCLI``, and ``RichProgressBar``'s task helpers. They are reached only
 through this module; ``check_private_api()`` lists what has gone missing and a test runs it, so a
@@ -21,6 +21,7 @@ TESTED_LIGHTNING = "2.6"
 # (owner, attribute) pairs ganzoo reads, calls or overrides.
 PRIVATE_API = (
     (_LoggerConnector, "should_update_logs"),
+    (_LoggerConnector, "log_metrics"),
     (ModelCheckpoint, "_monitor_candidates"),
     (LightningCLI, "_parse_ckpt_path"),
     (RichProgressBar, "_add_task"),
@@ -32,6 +33,13 @@ PRIVATE_API = (
 def should_update_logs(trainer) -> bool:
     """True in the steps whose logged values the Trainer writes out (every ``log_every_n_steps``)."""
     return bool(trainer._logger_connector.should_update_logs)
+
+
+def write_logs_now(trainer, metrics: dict[str, float]) -> None:
+    """Send ``metrics`` to every logger at once, at the step (and with the epoch) the Trainer's own
+    rows use. For numbers logged in a step whose logs the Trainer does not write: it keeps them only
+    until the epoch ends, so one logged just before an epoch boundary would never reach the logs."""
+    trainer._logger_connector.log_metrics(dict(metrics))
 
 
 def set_every_n_train_steps(checkpoint: ModelCheckpoint, steps: int) -> None:

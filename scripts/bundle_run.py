@@ -6,6 +6,8 @@
 writes
     ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt)
     docs/runs/NAME.metrics.csv                       (the run's CSV log, as written during training)
+    docs/runs/NAME.evaluations.csv                   (only if the run has one: its curve's points
+                                                      measured afterwards, scripts/evaluate_checkpoints.py)
     model_cards/figures/NAME-curve.png               (in-domain FID and precision / recall against
                                                       generator iterations, from the evaluation callback)
 Then add the model to scripts/build_zoo.py's MODELS and run it: it measures the bundled file and
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import math
 import shutil
 import sys
 import tempfile
@@ -41,8 +44,9 @@ def export_weights(run: Path, name: str) -> None:
 
 def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
     """The evaluation callback's numbers, one row per evaluation, with the generator iteration it
-    ran at. The CSV repeats the last eval/* values on later logged rows until the next evaluation:
-    a new evaluation is where they change, at the last multiple of ``every`` before that row."""
+    ran at. The CSV repeats the last eval/* values on later logged rows until the next evaluation
+    (in float32, where the callback's own row has them in float64): a new evaluation is a row at a
+    new multiple of ``every`` whose numbers changed, or that was logged at that very iteration."""
     rows: list[dict[str, float]] = []
     with open(metrics_csv, newline="") as handle:
         for row in csv.DictReader(handle):
@@ -50,11 +54,36 @@ def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
                       if key.startswith("eval/") and value not in ("", None)}
             if not values or not row.get("g_iter"):
                 continue
-            if rows and all(rows[-1].get(key) == value for key, value in values.items()):
+            logged_at = int(float(row["g_iter"]))
+            iteration = logged_at // every * every
+            if rows and (rows[-1]["g_iter"] == iteration
+                         or (logged_at != iteration and _same_numbers(rows[-1], values))):
                 continue
-            values["g_iter"] = int(float(row["g_iter"])) // every * every
-            rows.append(values)
+            rows.append({**values, "g_iter": iteration})
     return rows
+
+
+def curve_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
+    """The training curve: the evaluations in the run's log, plus those measured afterwards from the
+    run's checkpoints (scripts/evaluate_checkpoints.py) at iterations the log lacks. The latter live
+    beside the log: ``metrics.csv`` -> ``evaluations.csv``, ``NAME.metrics.csv`` -> ``NAME.evaluations.csv``."""
+    rows = {row["g_iter"]: row for row in evaluation_rows(metrics_csv, every)}
+    post_hoc = post_hoc_file(metrics_csv)
+    if post_hoc.is_file():
+        with open(post_hoc, newline="") as handle:
+            for row in csv.DictReader(handle):
+                iteration = int(row.pop("g_iter"))
+                rows.setdefault(iteration, {**{k: float(v) for k, v in row.items() if v}, "g_iter": iteration})
+    return [rows[iteration] for iteration in sorted(rows)]
+
+
+def post_hoc_file(metrics_csv: Path) -> Path:
+    return Path(metrics_csv).with_name(Path(metrics_csv).name.replace("metrics.csv", "evaluations.csv"))
+
+
+def _same_numbers(previous: dict[str, float], values: dict[str, float]) -> bool:
+    return all(key in previous and math.isclose(previous[key], value, rel_tol=1e-6, abs_tol=1e-9)
+               for key, value in values.items())
 
 
 def evaluation_period(run: Path) -> int:
@@ -132,7 +161,9 @@ def main() -> None:
         parser.error(f"{metrics_csv} does not exist")
     export_weights(args.run, args.name)
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
-    rows = evaluation_rows(metrics_csv, evaluation_period(args.run))
+    if post_hoc_file(metrics_csv).is_file():
+        shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")
+    rows = curve_rows(metrics_csv, evaluation_period(args.run))
     if rows:
         plot_curve(rows, f"{args.name}: 10k fakes vs the train split, in-domain features",
                    FIGURES_DIR / f"{args.name}-curve.png")

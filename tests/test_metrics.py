@@ -679,6 +679,38 @@ def test_callback_in_2d_mode_logs_mode_metrics(tiny_trainer_kwargs):
     assert callback.last_results["modes"] == 8 and callback.last_results["high_quality"] > 97
 
 
+def test_every_evaluation_reaches_the_csv_log_with_n_critic_above_one(tmp_path, tiny_trainer_kwargs):
+    """With n_critic 2 an epoch of 4 steps ends right after the evaluation at iteration 3, in a step whose
+    logs Lightning does not write (log_every_n_steps 50): its self.log values died with the epoch."""
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger
+
+    from conftest import TOY_D, TOY_G
+    from ganzoo.callbacks import EvaluationCallback
+    from ganzoo.data import ToyDataModule
+    from ganzoo.gans import GAN
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bundle_run import evaluation_rows
+    finally:
+        sys.path.pop(0)
+    callback = EvaluationCallback(3, n=200, mode_means=ring(), mode_std=0.05)
+    results = []
+    original = callback.evaluate
+    callback.evaluate = lambda trainer, module, it: results.append((it, original(trainer, module, it)))
+    model = GAN(generator=TOY_G, discriminator=TOY_D, n_critic=2, max_generator_iterations=12,
+                sample_every_n_iterations=0)
+    logger = CSVLogger(str(tmp_path), name="run")
+    trainer = L.Trainer(**{**tiny_trainer_kwargs, "logger": logger, "log_every_n_steps": 50}, callbacks=[callback])
+    trainer.fit(model, datamodule=ToyDataModule("ring", n_samples=256, batch_size=32, seed=0))
+    assert [it for it, _ in results] == [3, 6, 9, 12]
+    logged = evaluation_rows(Path(logger.log_dir) / "metrics.csv", 3)
+    assert [row["g_iter"] for row in logged] == [3, 6, 9, 12]
+    for row, (_, values) in zip(logged, results):
+        assert row["modes"] == values["modes"] and row["high_quality"] == pytest.approx(values["high_quality"])
+
+
 # ------------------------------------------------------------------------------------ commands
 def _parse(add_arguments, argv):
     parser = argparse.ArgumentParser()

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import lightning as L
 import torch
 
+from ganzoo.lightning_compat import should_update_logs, write_logs_now
 from ganzoo.metrics.evaluate import (
     DEFAULT_SAMPLE_CHUNK, feed_fakes, make_suite_with_reference, resolve_reference, results_from_suite,
     sampling_description,
@@ -97,18 +98,27 @@ class EvaluationCallback(L.Callback):
             self.last_evaluated = iteration
             self.evaluate(trainer, pl_module, iteration)
 
-    @torch.no_grad()
     def evaluate(self, trainer, pl_module, iteration: int) -> dict[str, float]:
-        # Metric states are sums of squares: never update them under bf16/fp16 autocast.
-        with torch.autocast(pl_module.device.type, enabled=False):
-            values = self._evaluate_toy(pl_module) if self.toy else self._evaluate_images(pl_module)
-        for name, value in values.items():
-            if math.isfinite(value):
-                pl_module.log(f"eval/{name}", float(value), on_step=True, on_epoch=False, sync_dist=False,
-                              batch_size=1)
+        values = self.score(pl_module)
+        logged = {f"eval/{name}": float(value) for name, value in values.items() if math.isfinite(value)}
+        for name, value in logged.items():
+            pl_module.log(name, value, on_step=True, on_epoch=False, sync_dist=False, batch_size=1)
+        if logged and trainer.loggers and not should_update_logs(trainer):
+            # Lightning writes self.log values only every log_every_n_steps and drops them at the
+            # epoch's end: with n_critic > 1 an evaluation often falls just before an epoch boundary
+            # and its numbers were lost. Write them now, with the iteration they belong to.
+            write_logs_now(trainer, {**logged, "g_iter": float(iteration)})
         if self.monitor_best:
             self._maybe_save_best(trainer, iteration, values)
         return values
+
+    @torch.no_grad()
+    def score(self, pl_module) -> dict[str, float]:
+        """This callback's numbers for the module's generator as it is now, logged nowhere (the
+        evaluation a run makes, also for its checkpoints afterwards: scripts/evaluate_checkpoints.py)."""
+        # Metric states are sums of squares: never update them under bf16/fp16 autocast.
+        with torch.autocast(pl_module.device.type, enabled=False):
+            return self._evaluate_toy(pl_module) if self.toy else self._evaluate_images(pl_module)
 
     def _evaluate_images(self, pl_module) -> dict[str, float]:
         if self._suite is None:
