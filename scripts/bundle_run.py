@@ -93,12 +93,17 @@ def evaluation_period(run: Path) -> int:
 
 def evaluation_period_in(config_path: Path) -> int:
     """every_n_generator_iterations of the EvaluationCallback in a run's config or a recipe."""
+    return int(evaluation_callback_args(config_path)["every_n_generator_iterations"])
+
+
+def evaluation_callback_args(config_path: Path) -> dict:
+    """The init_args of the EvaluationCallback in a run's config or a recipe."""
     import yaml
 
     config = yaml.safe_load(Path(config_path).read_text())
     for callback in config["trainer"].get("callbacks") or []:
         if callback["class_path"].endswith("EvaluationCallback"):
-            return int(callback["init_args"]["every_n_generator_iterations"])
+            return dict(callback.get("init_args") or {})
     raise SystemExit(f"{config_path} has no EvaluationCallback: no training curve to draw")
 
 

@@ -23,21 +23,18 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "scripts"))  # bundle_run
 
 CHECKPOINT_NAME = re.compile(r"giter-(\d+)\.ckpt$")
 
 
 def evaluation_callback_from(config_path: Path):
     """The run's EvaluationCallback, built from the init_args its config.yaml recorded."""
-    import yaml
+    from bundle_run import evaluation_callback_args
 
     from ganzoo.callbacks import EvaluationCallback
 
-    config = yaml.safe_load(config_path.read_text())
-    for callback in config["trainer"].get("callbacks") or []:
-        if callback["class_path"].endswith("EvaluationCallback"):
-            return EvaluationCallback(**callback.get("init_args", {}))
-    raise SystemExit(f"{config_path} has no EvaluationCallback: nothing to measure")
+    return EvaluationCallback(**evaluation_callback_args(config_path))
 
 
 def checkpoints_at(run: Path, every: int, iterations: list[int] | None) -> dict[int, Path]:
