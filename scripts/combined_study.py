@@ -2,11 +2,14 @@
 
     python scripts/combined_study.py --part toy     --out docs/combined     # 2-D mixtures, ~10 min on 1 core
     python scripts/combined_study.py --part fashion --out docs/combined     # Fashion-MNIST 16x16, ~30 min
+    bash scripts/gpu/combined_study.sh      # the Fashion-MNIST grid on one GPU in one device call (shards)
 
 Every run is ganzoo's own training loop (``ganzoo.gans.GAN`` / ``ProGAN`` through a Lightning
 Trainer) with one setting changed at a time; results go to ``OUT/PART.json`` (one record per run,
 appended as runs finish, so an interrupted study keeps what it measured and resumes where it
-stopped) and the figures to ``docs/figures/combined-PART-*.png``.
+stopped) and the figures to ``docs/figures/combined-PART-*.png``. ``--shard K/N`` runs every N-th
+configuration from the K-th into ``OUT/PART.shard-K-of-N.json``, so N processes can share one GPU;
+``--report`` (and resuming) reads ``PART.json`` and every shard file together.
 
 A run *fails* when it diverges (a non-finite loss) or collapses:
 * 2-D mixtures: fewer than half of the modes captured (VEEGAN / PacGAN definitions: 2,500 samples,
@@ -31,6 +34,7 @@ import torch
 from ganzoo.data import FashionMNISTDataModule, ToyDataModule
 from ganzoo.gans import GAN, ProGAN
 from ganzoo.metrics.modes import mode_metrics
+from ganzoo.utils import atomic_write
 
 warnings.filterwarnings("ignore", ".*does not have many workers.*")
 MODE_SAMPLES = 2500
@@ -47,8 +51,11 @@ class Curve(L.Callback):
             self.points.append((module.generator_iterations, self.score(module)))
 
 
+ACCELERATOR = "cpu"  # --accelerator: where every run of this process trains
+
+
 def trainer(callbacks, precision="32-true") -> L.Trainer:
-    return L.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, enable_checkpointing=False,
+    return L.Trainer(accelerator=ACCELERATOR, devices=1, max_epochs=-1, logger=False, enable_checkpointing=False,
                      enable_progress_bar=False, enable_model_summary=False, precision=precision,
                      callbacks=callbacks)
 
@@ -99,7 +106,8 @@ def fashion_run(growing: bool, spectral_norm: bool, prediction: bool, lr: float,
 
     torch.manual_seed(seed)
     batch = 32
-    data = FashionMNISTDataModule(batch_size=batch, resolution=FASHION_RESOLUTION, resize_mode="resize", seed=seed)
+    data = FashionMNISTDataModule(batch_size=batch, resolution=FASHION_RESOLUTION, resize_mode="resize", seed=seed,
+                                  in_memory=True)
     networks = dict(
         generator={"name": "ProGANGenerator", "kwargs": {"latent_dim": 64, "resolution": FASHION_RESOLUTION,
                                                          "channels": 1, "fmap_base": 128, "fmap_max": 32}},
@@ -143,7 +151,8 @@ def fashion_run(growing: bool, spectral_norm: bool, prediction: bool, lr: float,
 def fashion_grid(args) -> list[dict]:
     return [dict(growing=g, spectral_norm=sn, prediction=p, lr=lr, seed=s, iterations=args.iterations,
                  fakes=args.fakes)
-            for lr, s, g, sn, p in itertools.product(args.lrs, range(args.seeds), (False, True), (False, True),
+            # Seeds outermost: a study cut short by a time limit still has every cell at the first seeds.
+            for s, lr, g, sn, p in itertools.product(range(args.seeds), args.lrs, (False, True), (False, True),
                                                      (False, True))]
 
 
@@ -212,7 +221,25 @@ def report(part: str, runs: list[dict], figures: Path) -> str:
 
 
 # ---------------------------------------------------------------------- driver
+def parse_shard(text: str) -> tuple[int, int]:
+    """``"K/N"`` -> (K, N) with 0 <= K < N."""
+    try:
+        index, count = (int(part) for part in text.split("/"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--shard takes K/N (e.g. 0/12), got {text!r}") from None
+    if not 0 <= index < count:
+        raise argparse.ArgumentTypeError(f"--shard {text}: K must be in 0..N-1")
+    return index, count
+
+
+def saved_runs(out: Path, part: str) -> list[dict]:
+    """Every run measured so far: PART.json and the shard files beside it."""
+    files = [out / f"{part}.json", *sorted(out.glob(f"{part}.shard-*.json"))]
+    return [run for file in files if file.exists() for run in json.loads(file.read_text())]
+
+
 def main() -> None:
+    global ACCELERATOR
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--part", choices=("toy", "fashion"), required=True)
     parser.add_argument("--out", default="docs/combined")
@@ -220,28 +247,34 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--lrs", type=float, nargs="+", default=None)
     parser.add_argument("--fakes", type=int, default=5000, help="Fashion-MNIST: fakes per FID / recall")
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
+                        help="run every N-th configuration from the K-th (N processes sharing a machine)")
     parser.add_argument("--report", action="store_true", help="only tables and figures from the saved results")
     parser.add_argument("--figures", default="docs/figures")
     args = parser.parse_args()
+    ACCELERATOR = args.accelerator
     toy = args.part == "toy"
     args.iterations = args.iterations or (2000 if toy else 1000)
     args.lrs = args.lrs or ([5e-4, 2e-3, 8e-3] if toy else [1e-3, 4e-3])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results_file = out / f"{args.part}.json"
-    done = json.loads(results_file.read_text()) if results_file.exists() else []
     if args.report:
-        print(report(args.part, done, Path(args.figures)))
+        print(report(args.part, saved_runs(out, args.part), Path(args.figures)))
         return
-    key = lambda run: json.dumps({k: run[k] for k in sorted(run) if k in configs[0]}, sort_keys=True)  # noqa: E731
     configs = toy_grid(args) if toy else fashion_grid(args)
-    finished = {key(run) for run in done}
+    key = lambda run: json.dumps({k: run[k] for k in sorted(run) if k in configs[0]}, sort_keys=True)  # noqa: E731
+    finished = {key(run) for run in saved_runs(out, args.part)}
+    index, count = args.shard or (0, 1)
+    results_file = out / (f"{args.part}.shard-{index}-of-{count}.json" if args.shard else f"{args.part}.json")
+    done = json.loads(results_file.read_text()) if results_file.exists() else []
     for number, config in enumerate(configs, 1):
-        if key(config) in finished:
+        if (number - 1) % count != index or key(config) in finished:
             continue
         run = toy_run(**config) if toy else fashion_run(**config)
         done.append(run)
-        results_file.write_text(json.dumps(done, indent=1))
+        # Atomic: a time limit that kills the process mid-write leaves the previous file whole.
+        atomic_write(results_file, lambda tmp: tmp.write_text(json.dumps(done, indent=1)))
         summary = {k: v for k, v in run.items() if k != "curve"}
         print(f"[{number}/{len(configs)}] {summary}", flush=True)
     print(f"wrote {results_file} ({len(done)} runs)")
