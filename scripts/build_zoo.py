@@ -121,12 +121,17 @@ DCGAN_CIFAR10_OVERRIDES = ("none in effect: started as `ganzoo fit --config reci
                            "one-thread speed (0.36 s per iteration) was measured, and the recipe cut to 15k; the "
                            "learning rate is constant, so the first 15k iterations are those of a 15k run")
 
-# The CIFAR-10 runs of the second 2026-12-01 session: two one-thread runs side by side on the 2 cores of
+# The runs of the later 2026-12-01 sessions: two one-thread runs side by side on the 2 cores of
 # an Intel Xeon with AMX bf16; wall time from the training queue's log, the in-training evaluations included.
 CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other), {minutes}"
-RUN_MINUTES = {"wgan-cifar10": "120 min (four evaluations included)", "progan-cifar10": "110 min (four evaluations included)",
-               "progan-fashion-mnist": "97 min (twenty evaluations included; about 3 min of it paused for measurements)", "wgan-gp-cifar10": "110 min (three evaluations included)",
-               "rasgan-cifar10": "93 min (four evaluations included)", "vanilla-cifar10": "108 min (ten evaluations included; about 8 min of it paused for timing measurements)"}
+RUN_MINUTES = {
+    "wgan-cifar10": "120 min (four evaluations included)",
+    "progan-cifar10": "110 min (four evaluations included)",
+    "progan-fashion-mnist": "97 min (twenty evaluations included; about 3 min of it paused for measurements)",
+    "wgan-gp-cifar10": "110 min (three evaluations included)",
+    "rasgan-cifar10": "93 min (four evaluations included)",
+    "vanilla-cifar10": "108 min (ten evaluations included; about 8 min of it paused for timing measurements)",
+}
 
 # What the SN-GAN paper reports for the CIFAR-10 networks the zoo's sngan-cifar10 is built from.
 SNGAN_CIFAR10_PAPER = [
