@@ -92,7 +92,7 @@ def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, p
     Defaults: one thread of the Intel Xeon (``CPU_RUN_HARDWARE``, its wall time in ``RUN_MINUTES``) and
     the recipe run unchanged."""
     name = f"{variant}-cifar10"
-    hardware = hardware or CPU_RUN_HARDWARE.format(minutes=RUN_MINUTES[name])
+    hardware = hardware or f"{CPU_RUN_HARDWARE}, {RUN_MINUTES[name]}"
     overrides = overrides or f"none (ganzoo fit --config recipes/{recipe}.yaml)"
     return {
         "variant": variant, "features": "cifar10", "dataset": CIFAR10, "dataset_id": "cifar10",
@@ -123,7 +123,7 @@ DCGAN_CIFAR10_OVERRIDES = ("none in effect: started as `ganzoo fit --config reci
 
 # The runs of the later 2026-12-01 sessions: two one-thread runs side by side on the 2 cores of
 # an Intel Xeon with AMX bf16; wall time from the training queue's log, the in-training evaluations included.
-CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other), {minutes}"
+CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other)"
 RUN_MINUTES = {
     "wgan-cifar10": "120 min (four evaluations included)",
     "progan-cifar10": "110 min (four evaluations included)",
@@ -209,7 +209,7 @@ MODELS = {
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", RUN_MINUTES["progan-fashion-mnist"], batch_size=32,
-            hardware=CPU_RUN_HARDWARE.removesuffix(", {minutes}"), history=(
+            hardware=CPU_RUN_HARDWARE, history=(
                 "Recipe change: this run shows 640k real images (20k iterations, 16.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
                 "its FID still falling 113 -> 59 over its last 1,000 iterations (its log: "

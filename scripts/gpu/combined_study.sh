@@ -53,9 +53,11 @@ done
 wait
 echo "shards ended after $(( $(date +%s) - start )) s"
 python3 - "$OUT/combined" "$configs_wanted" <<'PY'
-import json, pathlib, sys
+import pathlib, sys
+sys.path.insert(0, "scripts")
+from combined_study import saved_runs
 folder, wanted = pathlib.Path(sys.argv[1]), int(sys.argv[2])
-runs = [run for file in sorted(folder.glob("fashion.shard-*.json")) for run in json.loads(file.read_text())]
+runs = saved_runs(folder, "fashion")
 print(f"{len(runs)} of {wanted} runs finished")
 for run in runs:
     print({k: run[k] for k in ("growing", "spectral_norm", "prediction", "lr", "seed", "fid", "recall", "seconds")})
