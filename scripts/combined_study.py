@@ -90,10 +90,14 @@ def toy_run(dataset: str, spectral_norm: bool, prediction: bool, lr: float, seed
             "curve": curve.points, "seconds": round(time.perf_counter() - start, 1)}
 
 
+def seeds(args) -> range:
+    return range(args.first_seed, args.first_seed + args.seeds)
+
+
 def toy_grid(args) -> list[dict]:
     return [dict(dataset=d, spectral_norm=sn, prediction=p, lr=lr, seed=s, iterations=args.iterations)
             for d, sn, p, lr, s in itertools.product(("ring", "grid"), (False, True), (False, True),
-                                                     args.lrs, range(args.seeds))]
+                                                     args.lrs, seeds(args))]
 
 
 # ---------------------------------------------------------------------- Fashion-MNIST
@@ -152,7 +156,7 @@ def fashion_grid(args) -> list[dict]:
     return [dict(growing=g, spectral_norm=sn, prediction=p, lr=lr, seed=s, iterations=args.iterations,
                  fakes=args.fakes)
             # Seeds outermost: a study cut short by a time limit still has every cell at the first seeds.
-            for s, lr, g, sn, p in itertools.product(range(args.seeds), args.lrs, (False, True), (False, True),
+            for s, lr, g, sn, p in itertools.product(seeds(args), args.lrs, (False, True), (False, True),
                                                      (False, True))]
 
 
@@ -244,7 +248,9 @@ def main() -> None:
     parser.add_argument("--part", choices=("toy", "fashion"), required=True)
     parser.add_argument("--out", default="docs/combined")
     parser.add_argument("--iterations", type=int, default=None)
-    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--seeds", type=int, default=3, help="how many seeds per cell")
+    parser.add_argument("--first-seed", type=int, default=0,
+                        help="seeds FIRST_SEED.. (a second process adds seeds to a running study)")
     parser.add_argument("--lrs", type=float, nargs="+", default=None)
     parser.add_argument("--fakes", type=int, default=5000, help="Fashion-MNIST: fakes per FID / recall")
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")

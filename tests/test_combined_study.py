@@ -59,3 +59,13 @@ def test_a_bad_shard_is_refused_in_one_line(study, monkeypatch, tmp_path, text, 
     with pytest.raises(SystemExit):
         run_main(module, monkeypatch, "--out", str(tmp_path), "--shard", text)
     assert "--shard" in capsys.readouterr().err
+
+
+def test_first_seed_adds_later_seeds_without_repeating_the_first(study, monkeypatch, tmp_path):
+    module, ran = study
+    run_main(module, monkeypatch, "--out", str(tmp_path))  # seeds 0 and 1
+    run_main(module, monkeypatch, "--out", str(tmp_path), "--first-seed", "1", "--seeds", "2",
+             "--shard", "0/1")  # seeds 1 and 2: seed 1 is already done
+    assert len(ran) == 24
+    assert sorted({config["seed"] for config in ran[16:]}) == [2]
+    assert len(module.saved_runs(tmp_path, "toy")) == 24
