@@ -16,7 +16,7 @@ A run *fails* when it diverges (a non-finite loss) or collapses:
   a mode is captured when a sample within 3 standard deviations is nearest to it); the percentage
   of high-quality samples is reported beside it (it measures precision, which needs a longer budget
   than this study's at the ring's 0.01 width: docs/theory.md, experiment 5);
-* Fashion-MNIST: in-domain FID above 100 or recall below 0.02 at the end of the budget.
+* Fashion-MNIST: a non-finite loss, or in-domain FID above 100 at the end of the budget (``fashion_failed``).
 """
 from __future__ import annotations
 
@@ -101,7 +101,18 @@ def toy_grid(args) -> list[dict]:
 
 
 # ---------------------------------------------------------------------- Fashion-MNIST
+FAILED_FID = 100.0  # in-domain FID above this at the end of the budget: the run failed
 FASHION_RESOLUTION = 16  # grown 4 -> 8 -> 16: the budget of one CPU core (docs/combined.md)
+
+
+def fashion_failed(fid: float, diverged: bool) -> bool:
+    """Diverged, or no image model at all by the end of the budget.
+
+    Recall is reported but is not part of the criterion: the 16 x 16 fakes are compared with the
+    28 x 28 real images after bilinear upsampling, which puts them off the real manifold, and
+    every run measured so far has recall near 0 (docs/combined.md).
+    """
+    return diverged or not fid <= FAILED_FID
 
 
 def fashion_run(growing: bool, spectral_norm: bool, prediction: bool, lr: float, seed: int, iterations: int,
@@ -146,9 +157,8 @@ def fashion_run(growing: bool, spectral_norm: bool, prediction: bool, lr: float,
         diverged = not finite_losses(model)
     except (RuntimeError, ValueError) as error:  # a NaN reaching the metrics
         final, diverged = {"fid": math.inf, "recall": 0.0, "precision": 0.0, "error": str(error)[:200]}, True
-    failed = diverged or final["fid"] > 100 or final["recall"] < 0.02
     return {"growing": growing, "spectral_norm": spectral_norm, "prediction": prediction, "lr": lr, "seed": seed,
-            "iterations": iterations, "fakes": fakes, **final, "diverged": diverged, "failed": failed,
+            "iterations": iterations, "fakes": fakes, **final, "diverged": diverged, "failed": fashion_failed(final["fid"], diverged),
             "curve": curve.points, "seconds": round(time.perf_counter() - start, 1)}
 
 
@@ -200,8 +210,9 @@ def report(part: str, runs: list[dict], figures: Path) -> str:
                 cell = [r for r in members if label(r) == name and r["lr"] == lr]
                 extra = (f", {mean_std([r['high_quality'] for r in cell])}% HQ" if part == "toy"
                          else f", recall {mean_std([100 * r['recall'] for r in cell])}%")
+                failures = sum(r["failed"] if part == "toy" else fashion_failed(r["fid"], r["diverged"]) for r in cell)
                 cells.append(f"{mean_std([float(r[score]) for r in cell])}{extra} "
-                             f"({sum(r['failed'] for r in cell)}/{len(cell)} failed)" if cell else "-")
+                             f"({failures}/{len(cell)} failed)" if cell else "-")
             lines.append(f"| {name} | " + " | ".join(cells) + " |")
         lines.append("")
         figure, axes = plt.subplots(1, len(lrs), figsize=(4.2 * len(lrs), 3.4), squeeze=False)
