@@ -233,7 +233,9 @@ MODELS = {
             "--model.init_args.max_generator_iterations 45000 --ckpt_path last`, so the rate dropped to 1/3 and fell "
             "to 0; 80 min on one thread) moved in-domain FID 38.99 -> 39.32 and recall 0.250 -> 0.265, and Inception "
             "FID 33.61 -> 36.95 with recall 0.351 -> 0.333: no improvement, so these are the 30k weights "
-            "(the continuation's log: docs/runs/sngan-cifar10-linear-decay.metrics.csv).")),
+            "(the continuation's log: docs/runs/sngan-cifar10-linear-decay.metrics.csv). The bundled raw generator "
+            "(`ganzoo.load('sngan-cifar10', ema=False)`, same protocol) scores FID 41.49, recall 0.238: the EMA "
+            "weights are better on both, so averaging is not what holds recall down.")),
     "dcgan-cifar10": cifar10_model(
         "dcgan", "dcgan_cifar10_cpu",
         "DCGAN (Radford et al. 2015) at the paper's size for 32x32 (base width 64, BatchNorm in both networks), "
