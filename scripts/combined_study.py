@@ -1,7 +1,8 @@
 """The combination study of docs/combined.md: spectral norm x prediction step (x progressive growing).
 
     python scripts/combined_study.py --part toy     --out docs/combined     # 2-D mixtures, ~10 min on 1 core
-    python scripts/combined_study.py --part fashion --out docs/combined     # Fashion-MNIST 16x16, ~30 min
+    python scripts/combined_study.py --part fashion --out docs/combined     # Fashion-MNIST 16x16: 48 runs of
+        # 3,000 iterations, ~5 CPU-hours; two processes: --seeds 2, and --first-seed 2 --seeds 1 --shard 0/1
     bash scripts/gpu/combined_study.sh      # the Fashion-MNIST grid on one GPU in one device call (shards)
 
 Every run is ganzoo's own training loop (``ganzoo.gans.GAN`` / ``ProGAN`` through a Lightning
@@ -186,8 +187,11 @@ def mean_std(values) -> str:
     return f"{mean:.1f} ± {std:.1f}" if len(values) > 1 else f"{mean:.1f}"
 
 
-def report(part: str, runs: list[dict], figures: Path) -> str:
-    """Markdown tables (printed; pasted into docs/combined.md) and the figures of one part."""
+def report(part: str, runs: list[dict], figures: Path, iterations: int) -> str:
+    """Markdown tables (printed; pasted into docs/combined.md) and the figures of one part's runs of one budget."""
+    runs = [r for r in runs if r["iterations"] == iterations]
+    if not runs:
+        raise SystemExit(f"no saved {part} runs of {iterations} iterations")
     import matplotlib
 
     matplotlib.use("Agg")
@@ -209,7 +213,8 @@ def report(part: str, runs: list[dict], figures: Path) -> str:
             for lr in lrs:
                 cell = [r for r in members if label(r) == name and r["lr"] == lr]
                 extra = (f", {mean_std([r['high_quality'] for r in cell])}% HQ" if part == "toy"
-                         else f", recall {mean_std([100 * r['recall'] for r in cell])}%")
+                         else f", precision {mean_std([100 * r['precision'] for r in cell])}%, "
+                         f"recall {mean_std([100 * r['recall'] for r in cell])}%")
                 failures = sum(r["failed"] if part == "toy" else fashion_failed(r["fid"], r["diverged"]) for r in cell)
                 cells.append(f"{mean_std([float(r[score]) for r in cell])}{extra} "
                              f"({failures}/{len(cell)} failed)" if cell else "-")
@@ -230,7 +235,8 @@ def report(part: str, runs: list[dict], figures: Path) -> str:
             ax.set_ylabel(unit)
         axes[0][0].legend(fontsize=7)
         figure.tight_layout()
-        figure.savefig(figures / f"combined-{part}-{group}.png", dpi=100)
+        name = group if part == "toy" else f"{group}-{iterations}"  # budgets side by side (CPU and GPU studies)
+        figure.savefig(figures / f"combined-{part}-{name}.png", dpi=100)
         plt.close(figure)
     return "\n".join(lines)
 
@@ -263,7 +269,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=0,
                         help="seeds FIRST_SEED.. (a second process adds seeds to a running study)")
     parser.add_argument("--lrs", type=float, nargs="+", default=None)
-    parser.add_argument("--fakes", type=int, default=5000, help="Fashion-MNIST: fakes per FID / recall")
+    parser.add_argument("--fakes", type=int, default=2000, help="Fashion-MNIST: fakes per FID / recall")
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
                         help="run every N-th configuration from the K-th (N processes sharing a machine)")
@@ -272,12 +278,12 @@ def main() -> None:
     args = parser.parse_args()
     ACCELERATOR = args.accelerator
     toy = args.part == "toy"
-    args.iterations = args.iterations or (2000 if toy else 1000)
+    args.iterations = args.iterations or (2000 if toy else 3000)
     args.lrs = args.lrs or ([5e-4, 2e-3, 8e-3] if toy else [1e-3, 4e-3])
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.report:
-        print(report(args.part, saved_runs(out, args.part), Path(args.figures)))
+        print(report(args.part, saved_runs(out, args.part), Path(args.figures), args.iterations))
         return
     configs = toy_grid(args) if toy else fashion_grid(args)
     key = lambda run: json.dumps({k: run[k] for k in sorted(run) if k in configs[0]}, sort_keys=True)  # noqa: E731

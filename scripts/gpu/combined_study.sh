@@ -13,7 +13,7 @@
 #   bash scripts/gpu/combined_study.sh
 # Then, here:
 #   tar xzf FILES_AT/combined.tar.gz -C docs/ --wildcards 'combined/*.json' &&
-#   python scripts/combined_study.py --part fashion --report     # tables for docs/combined.md, figures
+#   python scripts/combined_study.py --part fashion --report --iterations 5000     # tables for docs/combined.md, figures
 set -uo pipefail
 OUT=${OUT:-/tmp/ganzoo-out}; mkdir -p "$OUT/combined"
 export PYTHONPATH=$PWD PYTHONUNBUFFERED=1 WANDB_MODE=disabled HF_HUB_OFFLINE=1 OMP_NUM_THREADS=1
