@@ -393,6 +393,38 @@ def test_fine_tuning_recipe_moves_the_bundled_dcgan_to_a_new_domain(tmp_path):
     assert before > 0.75 and after < 0.6, (before, after)
 
 
+@pytest.mark.parametrize("reset_ema", [True, False])
+def test_fine_tuning_keeps_or_restarts_the_pretrained_ema_as_asked(tmp_path, reset_ema):
+    # reset_ema=False once restarted the average anyway: the fresh module's n_averaged was 0,
+    # so the first update copied G over the loaded EMA. One step with decay d must give
+    # d * loaded_ema + (1 - d) * G_after_step (kept) or G_after_step itself (restarted).
+    import lightning as L
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from ganzoo.callbacks import FineTuneFrom
+    from ganzoo.gans import GAN
+
+    decay = 0.9
+    torch.manual_seed(0)
+    pretrained = GAN(generator=MLP_G, discriminator=MLP_D, ema_decay=decay, sample_every_n_iterations=0)
+    with torch.no_grad():  # an EMA clearly apart from G, as after a long run
+        for parameter in pretrained.generator_ema.module.parameters():
+            parameter.add_(1.0)
+    save_gan(pretrained, tmp_path / "gan")
+    loaded_ema = {k: v.clone() for k, v in ganzoo.load_gan(str(tmp_path / "gan")).sampling_generator.state_dict().items()}
+
+    fresh = GAN(generator=MLP_G, discriminator=MLP_D, ema_decay=decay, sample_every_n_iterations=0,
+                max_generator_iterations=1)
+    L.Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_progress_bar=False, enable_model_summary=False,
+              enable_checkpointing=False, default_root_dir=str(tmp_path),
+              callbacks=[FineTuneFrom(str(tmp_path / "gan"), reset_ema=reset_ema)]).fit(
+        fresh, DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=8))
+    trained, averaged = fresh.generator.state_dict(), fresh.generator_ema.module.state_dict()
+    for name, value in trained.items():
+        expected = value if reset_ema else decay * loaded_ema[name] + (1 - decay) * value
+        torch.testing.assert_close(averaged[name], expected, msg=name)
+
+
 @pytest.mark.parametrize("recipe, channels, size", [("dcgan_fashion_mnist_to_imagefolder", 1, 28),
                                                     ("sngan_cifar10_to_imagefolder", 3, 32)])
 def test_every_fine_tuning_recipe_loads_its_bundled_model_and_takes_a_step(tmp_path, monkeypatch, recipe, channels, size):

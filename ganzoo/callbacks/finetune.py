@@ -41,9 +41,10 @@ class FineTuneFrom(L.Callback):
         if pl_module.generator_ema is not None:
             source = pretrained.sampling_generator
             load_state_strictly(pl_module.generator_ema.module, source.state_dict(), f"{self.model} [generator_ema]")
-            if self.reset_ema:
-                # n_averaged = 0: the next update copies the fine-tuned G and averaging restarts.
-                pl_module.generator_ema.n_averaged.zero_()
+            # The module is fresh, so n_averaged is 0 and the next update would copy G over the
+            # loaded average. reset_ema wants exactly that (averaging restarts from the fine-tuned
+            # G); otherwise n_averaged = 1 makes the next update average into the loaded EMA.
+            pl_module.generator_ema.n_averaged.fill_(0 if self.reset_ema else 1)
         frozen = freeze_first_layers(pl_module.discriminator, self.freeze_discriminator_layers)
         print(f"fine-tuning from {self.model}: loaded G, D and EMA; froze {frozen} discriminator layers")
 
