@@ -44,10 +44,14 @@ NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True, resumed_at: str = "",
                         hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
-                        history: str = "") -> dict:
-    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
+                        history: str = "", continues: dict | None = None) -> dict:
+    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged.
+
+    ``continues``: the run started from an earlier bundled export of this model (``FineTuneFrom``),
+    ``{"run": its metrics CSV, "iterations": its length}``; the entry counts both runs' iterations."""
     name = f"{variant}-fashion-mnist"
     return {
+        "continues": continues,
         "variant": variant,
         "features": "fashion-mnist", "dataset": FASHION_MNIST, "dataset_id": "fashion_mnist",
         "description": description + " Bundled with the package as a full GAN (generator, EMA generator and "
@@ -485,6 +489,7 @@ def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[di
     config = read_config(BUNDLED_DIR / f"{name}.json")
     # The exported weights' own count (a run may log a few iterations past its last checkpoint).
     iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
+    iterations += (spec.get("continues") or {}).get("iterations", 0)  # a FineTuneFrom run counts from 0
     sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
     entry = {
         "variant": spec["variant"], "dataset": spec["dataset"],

@@ -77,6 +77,17 @@ def curve_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
     return [rows[iteration] for iteration in sorted(rows)]
 
 
+def continued_curve_rows(earlier_csv: Path, earlier_iterations: int, rows: list[dict[str, float]],
+                         every: int) -> list[dict[str, float]]:
+    """The whole curve of a run started from a bundled model (``FineTuneFrom``), which counts its
+    iterations from 0 again: the earlier run's evaluations up to its length, then this run's shifted
+    by that length. Both runs must evaluate every ``every`` iterations."""
+    earlier = [row for row in curve_rows(earlier_csv, every) if row["g_iter"] <= earlier_iterations]
+    if not earlier:
+        raise SystemExit(f"{earlier_csv} has no evaluations up to {earlier_iterations} iterations")
+    return earlier + [{**row, "g_iter": row["g_iter"] + earlier_iterations} for row in rows]
+
+
 def post_hoc_file(metrics_csv: Path) -> Path:
     return Path(metrics_csv).with_name(Path(metrics_csv).name.replace("metrics.csv", "evaluations.csv"))
 
@@ -107,7 +118,7 @@ def evaluation_callback_args(config_path: Path) -> dict:
     raise SystemExit(f"{config_path} has no EvaluationCallback: no training curve to draw")
 
 
-def plot_curve(rows: list[dict[str, float]], title: str, path: Path) -> None:
+def plot_curve(rows: list[dict[str, float]], title: str, path: Path, continued_at: int | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -125,6 +136,8 @@ def plot_curve(rows: list[dict[str, float]], title: str, path: Path) -> None:
             pr_axis.plot(iters, [row[key] for row in rows], style, label=f"{key} (right)")
     pr_axis.set_ylim(0, 1)
     pr_axis.set_ylabel("precision / recall")
+    if continued_at is not None:
+        fid_axis.axvline(continued_at, color="grey", linestyle=":", label="continued from the fp16 export")
     handles = fid_axis.get_legend_handles_labels()[0] + pr_axis.get_legend_handles_labels()[0]
     fid_axis.legend(handles=handles, loc="upper center", fontsize=8, ncol=3)
     fid_axis.set_title(title, fontsize=10)
@@ -158,6 +171,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the run folder (holds metrics.csv and checkpoints/last.ckpt)")
     parser.add_argument("name", help="zoo name, e.g. sngan-fashion-mnist")
+    parser.add_argument("--continues", nargs=2, metavar=("EARLIER_METRICS_CSV", "ITERATIONS"), default=None,
+                        help="the run was started from a bundled model (FineTuneFrom) trained for ITERATIONS "
+                             "generator iterations with this log: the curve shows both runs end to end")
     parser.add_argument("--stage-grids", nargs="+", metavar="ITER=LABEL", default=None,
                         help="ProGAN: the sample grids to show per stage, e.g. 500=4x4 1500=8x8")
     args = parser.parse_args()
@@ -168,10 +184,14 @@ def main() -> None:
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
     if post_hoc_file(metrics_csv).is_file():
         shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")
-    rows = curve_rows(metrics_csv, evaluation_period(args.run))
+    every = evaluation_period(args.run)
+    rows = curve_rows(metrics_csv, every)
+    continued_at = int(args.continues[1]) if args.continues else None
+    if args.continues:
+        rows = continued_curve_rows(Path(args.continues[0]), continued_at, rows, every)
     if rows:
         plot_curve(rows, f"{args.name}: 10k fakes vs the train split, in-domain features",
-                   FIGURES_DIR / f"{args.name}-curve.png")
+                   FIGURES_DIR / f"{args.name}-curve.png", continued_at)
     else:
         print("no evaluation rows in the log: no training curve")
     if args.stage_grids:

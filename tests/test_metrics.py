@@ -711,6 +711,23 @@ def test_every_evaluation_reaches_the_csv_log_with_n_critic_above_one(tmp_path, 
         assert row["modes"] == values["modes"] and row["high_quality"] == pytest.approx(values["high_quality"])
 
 
+def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
+    # A run started from a bundled model counts from 0 again: its points go after the earlier
+    # run's length, and the earlier run's evaluations past that length are not part of the lineage.
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from bundle_run import continued_curve_rows
+    finally:
+        sys.path.pop(0)
+    earlier = tmp_path / "earlier.csv"
+    earlier.write_text("g_iter,eval/fid,eval/recall\n5000,30.0,0.2\n10000,20.0,0.3\n15000,19.0,0.31\n")
+    later = [{"g_iter": 5000, "fid": 15.0, "recall": 0.4}]
+    rows = continued_curve_rows(earlier, 10000, later, every=5000)
+    assert [(row["g_iter"], row["fid"]) for row in rows] == [(5000, 30.0), (10000, 20.0), (15000, 15.0)]
+    with pytest.raises(SystemExit, match="no evaluations"):
+        continued_curve_rows(earlier, 1000, later, every=5000)
+
+
 # ------------------------------------------------------------------------------------ commands
 def _parse(add_arguments, argv):
     parser = argparse.ArgumentParser()
