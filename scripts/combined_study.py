@@ -273,6 +273,9 @@ def main() -> None:
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--shard", type=parse_shard, default=None, metavar="K/N",
                         help="run every N-th configuration from the K-th (N processes sharing a machine)")
+    parser.add_argument("--combinations", nargs="+", default=None, metavar="LABEL",
+                        help="only these cells, named as in the report: plain, prediction, SN, growing + SN, ... "
+                             "(more seeds where the cells differ, not where every run fails)")
     parser.add_argument("--report", action="store_true", help="only tables and figures from the saved results")
     parser.add_argument("--figures", default="docs/figures")
     args = parser.parse_args()
@@ -286,6 +289,12 @@ def main() -> None:
         print(report(args.part, saved_runs(out, args.part), Path(args.figures), args.iterations))
         return
     configs = toy_grid(args) if toy else fashion_grid(args)
+    if args.combinations:
+        unknown = set(args.combinations) - {label(config) for config in configs}
+        if unknown:
+            parser.error(f"--combinations: no cell named {sorted(unknown)}; the cells: "
+                         f"{sorted({label(config) for config in configs})}")
+        configs = [config for config in configs if label(config) in args.combinations]
     key = lambda run: json.dumps({k: run[k] for k in sorted(run) if k in configs[0]}, sort_keys=True)  # noqa: E731
     finished = {key(run) for run in saved_runs(out, args.part)}
     index, count = args.shard or (0, 1)

@@ -69,3 +69,13 @@ def test_first_seed_adds_later_seeds_without_repeating_the_first(study, monkeypa
     assert len(ran) == 24
     assert sorted({config["seed"] for config in ran[16:]}) == [2]
     assert len(module.saved_runs(tmp_path, "toy")) == 24
+
+
+def test_combinations_runs_only_the_named_cells_and_refuses_unknown_names(study, monkeypatch, tmp_path, capsys):
+    module, ran = study
+    run_main(module, monkeypatch, "--out", str(tmp_path), "--combinations", "plain", "SN + prediction")
+    assert len(ran) == 8  # 2 data sets x 2 seeds x the 2 named cells
+    assert {(c["spectral_norm"], c["prediction"]) for c in ran} == {(False, False), (True, True)}
+    with pytest.raises(SystemExit):
+        run_main(module, monkeypatch, "--out", str(tmp_path), "--combinations", "SN+prediction")
+    assert "no cell named ['SN+prediction']" in capsys.readouterr().err
