@@ -44,14 +44,14 @@ NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True, resumed_at: str = "",
                         hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
-                        history: str = "", continues: dict | None = None) -> dict:
+                        history: str = "", continues_after: int = 0) -> dict:
     """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged.
 
-    ``continues``: the run started from an earlier bundled export of this model (``FineTuneFrom``),
-    ``{"run": its metrics CSV, "iterations": its length}``; the entry counts both runs' iterations."""
+    ``continues_after``: the run started (``FineTuneFrom``) from an earlier bundled export of this
+    model trained for that many generator iterations; the entry counts both runs'."""
     name = f"{variant}-fashion-mnist"
     return {
-        "continues": continues,
+        "continues_after": continues_after,
         "variant": variant,
         "features": "fashion-mnist", "dataset": FASHION_MNIST, "dataset_id": "fashion_mnist",
         "description": description + " Bundled with the package as a full GAN (generator, EMA generator and "
@@ -127,10 +127,6 @@ CONTINUED_HISTORY = (
     "(docs/runs/{name}.metrics.csv). The curve shows both runs end to end, the dotted line where the second began.")
 
 
-def first_25k_run(variant: str) -> dict:
-    return {"run": f"docs/runs/{variant}-fashion-mnist-first-25k.metrics.csv", "iterations": 25_000}
-
-
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
 MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)", "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)", "rasgan": "91 min (44 + 47; the second run's eight evaluations included)"}
 
@@ -202,7 +198,7 @@ MODELS = {
         "at 10k / 15k / 20k / 25k, against 35.6 / 28.1 / 25.3 / 23.5 and 0.014 / 0.037 / 0.061 / 0.075 without "
         "(docs/runs/vanilla-fashion-mnist-dropout.metrics.csv).",
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999", MINUTES["vanilla"],
-        hardware=CONTINUED_HARDWARE, continues=first_25k_run("vanilla"), history=CONTINUED_HISTORY.format(
+        hardware=CONTINUED_HARDWARE, continues_after=25_000, history=CONTINUED_HISTORY.format(
             recipe="vanilla_fashion_mnist", name="vanilla-fashion-mnist", before="64.0 / 35.6 / 28.1 / 25.3 / 23.5",
             recall="0.001 / 0.014 / 0.037 / 0.061 / 0.075")
         + " The second run was stopped after its 30k checkpoint and evaluation (of the recipe's 40k) to leave the "
@@ -232,7 +228,7 @@ MODELS = {
         "generator iterations (docs/runs/rasgan-fashion-mnist-unnormalised-d.metrics.csv); with BatchNorm the "
         "same loss reached recall 0.40 by 10k.",
         "Adam 2e-4, betas (0.5, 0.999), RaSGAN loss, 1 D step per G step, EMA 0.999", MINUTES["rasgan"],
-        hardware=CONTINUED_HARDWARE, continues=first_25k_run("rasgan"), history=CONTINUED_HISTORY.format(
+        hardware=CONTINUED_HARDWARE, continues_after=25_000, history=CONTINUED_HISTORY.format(
             recipe="rasgan_fashion_mnist", name="rasgan-fashion-mnist", before="26.5 / 18.7 / 16.0 / 14.3 / 13.3",
             recall="0.28 / 0.40 / 0.45 / 0.49 / 0.51")),
     "progan-fashion-mnist": {
@@ -515,8 +511,9 @@ def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[di
     # The exported weights' own count (a run may log a few iterations past its last checkpoint).
     iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
     # A run started from an earlier export (FineTuneFrom) counts from 0: the entry states both.
-    earlier = {"generator_iterations_before_continuing": spec["continues"]["iterations"]} if spec.get("continues") else {}
-    iterations += sum(earlier.values())
+    before = spec.get("continues_after", 0)
+    earlier = {"generator_iterations_before_continuing": before} if before else {}
+    iterations += before
     sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
     entry = {
         "variant": spec["variant"], "dataset": spec["dataset"],

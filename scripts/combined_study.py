@@ -290,10 +290,10 @@ def main() -> None:
         return
     configs = toy_grid(args) if toy else fashion_grid(args)
     if args.combinations:
-        unknown = set(args.combinations) - {label(config) for config in configs}
+        cells = {label(config) for config in configs}
+        unknown = set(args.combinations) - cells
         if unknown:
-            parser.error(f"--combinations: no cell named {sorted(unknown)}; the cells: "
-                         f"{sorted({label(config) for config in configs})}")
+            parser.error(f"--combinations: no cell named {sorted(unknown)}; the cells: {sorted(cells)}")
         configs = [config for config in configs if label(config) in args.combinations]
     key = lambda run: json.dumps({k: run[k] for k in sorted(run) if k in configs[0]}, sort_keys=True)  # noqa: E731
     finished = {key(run) for run in saved_runs(out, args.part)}

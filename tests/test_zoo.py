@@ -396,7 +396,7 @@ def test_fine_tuning_recipe_moves_the_bundled_dcgan_to_a_new_domain(tmp_path):
 
 
 @pytest.mark.parametrize("reset_ema", [True, False])
-def test_fine_tuning_keeps_or_restarts_the_pretrained_ema_as_asked(tmp_path, reset_ema):
+def test_fine_tuning_keeps_or_restarts_the_pretrained_ema_as_asked(tmp_path, tiny_trainer_kwargs, reset_ema):
     # reset_ema=False once restarted the average anyway: the fresh module's n_averaged was 0,
     # so the first update copied G over the loaded EMA. One step with decay d must give
     # d * loaded_ema + (1 - d) * G_after_step (kept) or G_after_step itself (restarted).
@@ -417,9 +417,7 @@ def test_fine_tuning_keeps_or_restarts_the_pretrained_ema_as_asked(tmp_path, res
 
     fresh = GAN(generator=MLP_G, discriminator=MLP_D, ema_decay=decay, sample_every_n_iterations=0,
                 max_generator_iterations=1)
-    L.Trainer(accelerator="cpu", max_epochs=-1, logger=False, enable_progress_bar=False, enable_model_summary=False,
-              enable_checkpointing=False, default_root_dir=str(tmp_path),
-              callbacks=[FineTuneFrom(str(tmp_path / "gan"), reset_ema=reset_ema)]).fit(
+    L.Trainer(**tiny_trainer_kwargs, callbacks=[FineTuneFrom(str(tmp_path / "gan"), reset_ema=reset_ema)]).fit(
         fresh, DataLoader(TensorDataset(torch.randn(8, 2)), batch_size=8))
     trained, averaged = fresh.generator.state_dict(), fresh.generator_ema.module.state_dict()
     for name, value in trained.items():
