@@ -77,15 +77,23 @@ def curve_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
     return [rows[iteration] for iteration in sorted(rows)]
 
 
-def continued_curve_rows(earlier_csv: Path, earlier_iterations: int, rows: list[dict[str, float]],
-                         every: int) -> list[dict[str, float]]:
+def continued_curve_rows(earlier_runs: list[tuple[Path, int]], rows: list[dict[str, float]],
+                         every: int) -> tuple[list[dict[str, float]], list[int]]:
     """The whole curve of a run started from a bundled model (``FineTuneFrom``), which counts its
-    iterations from 0 again: the earlier run's evaluations up to its length, then this run's shifted
-    by that length. Both runs must evaluate every ``every`` iterations."""
-    earlier = [row for row in curve_rows(earlier_csv, every) if row["g_iter"] <= earlier_iterations]
-    if not earlier:
-        raise SystemExit(f"{earlier_csv} has no evaluations up to {earlier_iterations} iterations")
-    return earlier + [{**row, "g_iter": row["g_iter"] + earlier_iterations} for row in rows]
+    iterations from 0 again. ``earlier_runs`` is its lineage, oldest first: each run's log and the
+    iterations it trained before the next one started from its export. Each run's evaluations up to
+    that length are shifted by the runs before it, then this run's by all of them. Every run must
+    evaluate at multiples of ``every``. Returns the rows and the iterations where each run took over."""
+    curve: list[dict[str, float]] = []
+    offset, continued_at = 0, []
+    for earlier_csv, earlier_iterations in earlier_runs:
+        earlier = [row for row in curve_rows(earlier_csv, every) if row["g_iter"] <= earlier_iterations]
+        if not earlier:
+            raise SystemExit(f"{earlier_csv} has no evaluations up to {earlier_iterations} iterations")
+        curve += [{**row, "g_iter": row["g_iter"] + offset} for row in earlier]
+        offset += earlier_iterations
+        continued_at.append(offset)
+    return curve + [{**row, "g_iter": row["g_iter"] + offset} for row in rows], continued_at
 
 
 def post_hoc_file(metrics_csv: Path) -> Path:
@@ -118,7 +126,7 @@ def evaluation_callback_args(config_path: Path) -> dict:
     raise SystemExit(f"{config_path} has no EvaluationCallback: no training curve to draw")
 
 
-def plot_curve(rows: list[dict[str, float]], title: str, path: Path, continued_at: int | None = None) -> None:
+def plot_curve(rows: list[dict[str, float]], title: str, path: Path, continued_at: list[int] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -136,8 +144,9 @@ def plot_curve(rows: list[dict[str, float]], title: str, path: Path, continued_a
             pr_axis.plot(iters, [row[key] for row in rows], style, label=f"{key} (right)")
     pr_axis.set_ylim(0, 1)
     pr_axis.set_ylabel("precision / recall")
-    if continued_at is not None:
-        fid_axis.axvline(continued_at, color="grey", linestyle=":", label="continued from the fp16 export")
+    for number, iteration in enumerate(continued_at):
+        fid_axis.axvline(iteration, color="grey", linestyle=":",
+                         label="continued from the fp16 export" if number == 0 else None)
     handles = fid_axis.get_legend_handles_labels()[0] + pr_axis.get_legend_handles_labels()[0]
     fid_axis.legend(handles=handles, loc="upper center", fontsize=8, ncol=3)
     fid_axis.set_title(title, fontsize=10)
@@ -171,9 +180,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the run folder (holds metrics.csv and checkpoints/last.ckpt)")
     parser.add_argument("name", help="zoo name, e.g. sngan-fashion-mnist")
-    parser.add_argument("--continues", nargs=2, metavar=("EARLIER_METRICS_CSV", "ITERATIONS"), default=None,
-                        help="the run was started from a bundled model (FineTuneFrom) trained for ITERATIONS "
-                             "generator iterations with this log: the curve shows both runs end to end")
+    parser.add_argument("--continues", nargs=2, action="append", metavar=("EARLIER_METRICS_CSV", "ITERATIONS"),
+                        default=[], help="the run was started from a bundled model (FineTuneFrom) trained for "
+                                         "ITERATIONS generator iterations with this log: the curve shows the runs "
+                                         "end to end. Repeat it, oldest first, for a model continued more than once")
     parser.add_argument("--stage-grids", nargs="+", metavar="ITER=LABEL", default=None,
                         help="ProGAN: the sample grids to show per stage, e.g. 500=4x4 1500=8x8")
     args = parser.parse_args()
@@ -186,9 +196,10 @@ def main() -> None:
         shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")
     every = evaluation_period(args.run)
     rows = curve_rows(metrics_csv, every)
-    continued_at = int(args.continues[1]) if args.continues else None
+    continued_at: list[int] = []
     if args.continues:
-        rows = continued_curve_rows(Path(args.continues[0]), continued_at, rows, every)
+        lineage = [(Path(earlier_csv), int(iterations)) for earlier_csv, iterations in args.continues]
+        rows, continued_at = continued_curve_rows(lineage, rows, every)
     if rows:
         plot_curve(rows, f"{args.name}: 10k fakes vs the train split, in-domain features",
                    FIGURES_DIR / f"{args.name}-curve.png", continued_at)

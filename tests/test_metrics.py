@@ -722,10 +722,18 @@ def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
     earlier = tmp_path / "earlier.csv"
     earlier.write_text("g_iter,eval/fid,eval/recall\n5000,30.0,0.2\n10000,20.0,0.3\n15000,19.0,0.31\n")
     later = [{"g_iter": 5000, "fid": 15.0, "recall": 0.4}]
-    rows = continued_curve_rows(earlier, 10000, later, every=5000)
+    rows, continued_at = continued_curve_rows([(earlier, 10000)], later, every=5000)
     assert [(row["g_iter"], row["fid"]) for row in rows] == [(5000, 30.0), (10000, 20.0), (15000, 15.0)]
+    assert continued_at == [10000]
+    # Continued twice: the middle run counts from 0 too, and is shifted by the first run's length.
+    middle = tmp_path / "middle.csv"
+    middle.write_text("g_iter,eval/fid,eval/recall\n5000,18.0,0.35\n10000,16.0,0.38\n")
+    rows, continued_at = continued_curve_rows([(earlier, 10000), (middle, 10000)], later, every=5000)
+    assert [(row["g_iter"], row["fid"]) for row in rows] == [
+        (5000, 30.0), (10000, 20.0), (15000, 18.0), (20000, 16.0), (25000, 15.0)]
+    assert continued_at == [10000, 20000]
     with pytest.raises(SystemExit, match="no evaluations"):
-        continued_curve_rows(earlier, 1000, later, every=5000)
+        continued_curve_rows([(earlier, 1000)], later, every=5000)
 
 
 # ------------------------------------------------------------------------------------ commands
