@@ -21,6 +21,7 @@ import math
 import shutil
 import sys
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -126,7 +127,7 @@ def evaluation_callback_args(config_path: Path) -> dict:
     raise SystemExit(f"{config_path} has no EvaluationCallback: no training curve to draw")
 
 
-def plot_curve(rows: list[dict[str, float]], title: str, path: Path, continued_at: list[int] = ()) -> None:
+def plot_curve(rows: list[dict[str, float]], title: str, path: Path, continued_at: Sequence[int] = ()) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
