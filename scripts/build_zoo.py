@@ -44,14 +44,11 @@ NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True, resumed_at: str = "",
                         hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
-                        history: str = "", continues_after: int = 0) -> dict:
-    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged.
-
-    ``continues_after``: the run started (``FineTuneFrom``) from an earlier bundled export of this
-    model trained for that many generator iterations; the entry counts both runs'."""
+                        history: str = "",
+                        resumed_why: str = "the earlier planned lengths, where its FID was still falling") -> dict:
+    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
     name = f"{variant}-fashion-mnist"
     return {
-        "continues_after": continues_after,
         "variant": variant,
         "features": "fashion-mnist", "dataset": FASHION_MNIST, "dataset_id": "fashion_mnist",
         "description": description + " Bundled with the package as a full GAN (generator, EMA generator and "
@@ -61,8 +58,7 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {
             "recipe overrides": f"none (ganzoo fit --config recipes/{recipe}.yaml)" + (
-                f"; run in parts: stopped at {resumed_at} G iterations (the earlier planned lengths, where its FID "
-                f"was still falling), each time continued with `ganzoo fit --config recipes/{recipe}.yaml "
+                f"; run in parts: stopped at {resumed_at} G iterations ({resumed_why}), each time continued with `ganzoo fit --config recipes/{recipe}.yaml "
                 "--ckpt_path last` (exact resume)" if resumed_at else ""),
             "hardware": f"{hardware}, {minutes}",
             "batch size": batch_size,
@@ -126,24 +122,27 @@ CONTINUED_HISTORY = (
     "fresh Adam moments, a fresh data order (seed 1), iterations counted from 0 in its log "
     "(docs/runs/{name}.metrics.csv). The curve shows both runs end to end, the dotted line where the second began.")
 
-# rasgan-fashion-mnist was continued twice, the second time with a learning-rate decay.
-RASGAN_FASHION_MNIST_HISTORY = (
-    "Trained in three runs. The first, recipes/rasgan_fashion_mnist.yaml for 25k generator iterations "
-    "(docs/runs/rasgan-fashion-mnist-first-25k.metrics.csv), was bundled while its curve was still falling "
-    "(in-domain FID 26.5 / 18.7 / 16.0 / 14.3 / 13.3 and recall 0.28 / 0.40 / 0.45 / 0.49 / 0.51 at 5k-25k). A "
-    "later session trained that bundled fp16 export on for 40k iterations with recipes/rasgan_fashion_mnist_continued.yaml "
-    "(FineTuneFrom: same networks, loss and settings, EMA kept; fresh Adam moments, data order seed 1; "
-    "docs/runs/rasgan-fashion-mnist-continued-40k.metrics.csv): FID 12.95 -> 10.76 at 30k -> 65k, still falling "
-    "about 0.4 per 5k. A third session trained that export on for 75k more with "
-    "recipes/rasgan_fashion_mnist_continued_2.yaml, the same again but with both learning rates decaying linearly "
-    "from 2e-4 to 0 and data order seed 2 (docs/runs/rasgan-fashion-mnist.metrics.csv): FID 10.49 after 5k, then "
-    "flat (10.0-10.3 from 20k to 75k; 10.08 / recall 0.51 at its end), so the decay settled the model without the "
-    "drop towards FID 8 it was run for. Each run counts its iterations from 0 in its log; the curve shows the "
-    "three runs end to end, dotted lines where each continuation began.")
-
+# rasgan-fashion-mnist is the wide run; the width-32 model it replaced stays in git and in docs/runs.
+RASGAN_WIDTH_32_HISTORY = (
+    "It replaces the zoo's earlier RaSGAN on the same networks at base width 32 (G 234k, D 37k parameters), "
+    "trained in three runs for 140k generator iterations (recipes/rasgan_fashion_mnist.yaml for 25k, then "
+    "recipes/rasgan_fashion_mnist_continued.yaml for 40k and recipes/rasgan_fashion_mnist_continued_2.yaml for "
+    "75k with the learning rates decaying linearly to 0, each started from the previous bundled export; logs "
+    "docs/runs/rasgan-fashion-mnist-first-25k, -continued-40k and -continued-75k-linear-decay.metrics.csv): "
+    "in-domain FID 10.07, KID 0.0391, precision 0.50, recall 0.51, Inception FID 21.42 under the protocols below, "
+    "its curve flat at 10.0-10.3 over its last 55k iterations, so its width, not its length, limited it. At equal "
+    "iterations the wide networks are ahead from the start (in-domain FID 21.4 / 13.7 / 11.7 / 10.4 / 9.8 against "
+    "26.5 / 18.7 / 16.0 / 14.3 / 13.3 at 5k-25k, recall 0.38 -> 0.60 against 0.28 -> 0.51) for about twice "
+    "the time per iteration (0.12-0.13 s against 0.064-0.072 s on one thread of this CPU, evaluations included). The width-32 weights are in git (commit 4c17d3b, "
+    "ganzoo/zoo/weights/rasgan-fashion-mnist.safetensors).")
 
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
-MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)", "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)", "rasgan": "172 min (44 + 47 + 81; the later runs' evaluations included)"}
+MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)", "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)"}
+# The wide RaSGAN, from the training queue's log: 56 min for 0-25k on one thread (a second job used the other
+# core part of the time), 6 min for 25k-27.5k on one thread, then two threads to the end.
+RASGAN_WIDE_HARDWARE = ("2-core Intel Xeon CPU (AMX bf16): 0-27.5k on one thread (a second job used the other core "
+                        "part of the time), the rest on two threads")
+RASGAN_WIDE_MINUTES = "162 min (56 + 6 + 100; evaluations included)"
 
 # The CIFAR-10 DCGAN: one thread while the SN-GAN continuation used the other.
 DCGAN_CIFAR10_HARDWARE = ("2-core AMD EPYC CPU, one thread (a second run used the other), 100 min "
@@ -217,7 +216,7 @@ MODELS = {
         "against 64.0 / 35.6 / 28.1 / 25.3 and 0.001 / 0.014 / 0.037 / 0.061 without "
         "(docs/runs/vanilla-fashion-mnist-ttur.metrics.csv).",
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999", MINUTES["vanilla"],
-        hardware=CONTINUED_HARDWARE, continues_after=25_000, history=CONTINUED_HISTORY.format(
+        hardware=CONTINUED_HARDWARE, history=CONTINUED_HISTORY.format(
             recipe="vanilla_fashion_mnist", name="vanilla-fashion-mnist", before="64.0 / 35.6 / 28.1 / 25.3 / 23.5",
             recall="0.001 / 0.014 / 0.037 / 0.061 / 0.075")
         + " The second run was stopped after its 30k checkpoint and evaluation (of the recipe's 40k) to leave the "
@@ -239,16 +238,17 @@ MODELS = {
         "DCGAN networks, on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
         "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"], resumed_at="10,000"),
     "rasgan-fashion-mnist": fashion_mnist_model(
-        "rasgan", "rasgan_fashion_mnist_continued_2",
-        "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks, on Fashion-MNIST at "
-        "28x28, trained on a 2-core CPU. Recipe change from the paper's setting, stated in the recipe: the "
-        "discriminator has BatchNorm (as in the DCGAN recipe). The paper's unnormalised discriminator, same "
-        "networks and optimizer, reached only in-domain FID 19.9 / recall 0.26 at 25k and 18.0 / 0.29 at 40k "
-        "generator iterations (docs/runs/rasgan-fashion-mnist-unnormalised-d.metrics.csv); with BatchNorm the "
-        "same loss reached recall 0.40 by 10k.",
-        "Adam 2e-4 (in the last 75k iterations decaying linearly to 0), betas (0.5, 0.999), RaSGAN loss, 1 D step "
-        "per G step, EMA 0.999", MINUTES["rasgan"],
-        hardware=CONTINUED_HARDWARE, continues_after=65_000, history=RASGAN_FASHION_MNIST_HISTORY),
+        "rasgan", "rasgan_fashion_mnist_wide",
+        "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks at twice the width of "
+        "the DCGAN recipe's (base width 64: G 534k, D 139k parameters), on Fashion-MNIST at 28x28, trained on a "
+        "2-core CPU. Recipe change from the paper's setting, stated in the recipe: the discriminator has BatchNorm "
+        "(as in the DCGAN recipe). The paper's unnormalised discriminator, on the width-32 networks with the same "
+        "optimizer, reached only in-domain FID 19.9 / recall 0.26 at 25k and 18.0 / 0.29 at 40k generator "
+        "iterations (docs/runs/rasgan-fashion-mnist-unnormalised-d.metrics.csv); with BatchNorm the same loss "
+        "reached recall 0.40 by 10k.",
+        "Adam 2e-4 (constant), betas (0.5, 0.999), RaSGAN loss, 1 D step per G step, EMA 0.999",
+        RASGAN_WIDE_MINUTES, hardware=RASGAN_WIDE_HARDWARE, resumed_at="25,000 and 27,500",
+        resumed_why="at a session's end, and to move from one thread to two", history=RASGAN_WIDTH_32_HISTORY),
     "progan-fashion-mnist": {
         **fashion_mnist_model(
             "progan", "progan_fashion_mnist",
@@ -534,8 +534,9 @@ def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[di
     config = read_config(BUNDLED_DIR / f"{name}.json")
     # The exported weights' own count (a run may log a few iterations past its last checkpoint).
     iterations = config.get("generator_iterations") or generator_iterations(Path(spec["run"]))
-    # A run started from an earlier export (FineTuneFrom) counts from 0: the entry states both.
-    before = spec.get("continues_after", 0)
+    # A run started from an earlier export (FineTuneFrom) counts from 0: the entry states both. The
+    # earlier runs' length is written into the bundled config by scripts/bundle_run.py --continues.
+    before = config.get("generator_iterations_before_continuing", 0)
     earlier = {"generator_iterations_before_continuing": before} if before else {}
     iterations += before
     sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])

@@ -4,7 +4,9 @@
     python scripts/bundle_run.py runs/sngan_fashion_mnist/version_0 sngan-fashion-mnist
 
 writes
-    ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt)
+    ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt;
+                                                      with --continues, the JSON also records the
+                                                      earlier runs' generator iterations)
     docs/runs/NAME.metrics.csv                       (the run's CSV log, as written during training)
     docs/runs/NAME.evaluations.csv                   (only if the run has one: its curve's points
                                                       measured afterwards, scripts/evaluate_checkpoints.py)
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import math
 import shutil
 import sys
@@ -41,6 +44,15 @@ def export_weights(run: Path, name: str) -> None:
         shutil.copyfile(folder / "config.json", WEIGHTS_DIR / f"{name}.json")
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
+
+
+def record_earlier_iterations(name: str, iterations: int) -> None:
+    """Write into the bundled config how many generator iterations the earlier runs of a continued
+    model trained: the export counts only its own run's, and the registry entry states the sum."""
+    config_path = WEIGHTS_DIR / f"{name}.json"
+    config = json.loads(config_path.read_text())
+    config["generator_iterations_before_continuing"] = iterations
+    config_path.write_text(json.dumps(config, indent=2) + "\n")
 
 
 def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
@@ -201,6 +213,7 @@ def main() -> None:
     if args.continues:
         lineage = [(Path(earlier_csv), int(iterations)) for earlier_csv, iterations in args.continues]
         rows, continued_at = continued_curve_rows(lineage, rows, every)
+        record_earlier_iterations(args.name, continued_at[-1])
     if rows:
         plot_curve(rows, f"{args.name}: 10k fakes vs the train split, in-domain features",
                    FIGURES_DIR / f"{args.name}-curve.png", continued_at)

@@ -736,6 +736,20 @@ def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
         continued_curve_rows([(earlier, 1000)], later, every=5000)
 
 
+def test_bundling_a_continued_run_records_the_earlier_runs_length_in_its_config(tmp_path, monkeypatch):
+    # build_zoo adds this to the export's own count for the registry, so the lineage is stated once.
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import bundle_run
+    finally:
+        sys.path.pop(0)
+    (tmp_path / "m.json").write_text(json.dumps({"kind": "gan", "generator_iterations": 30000}))
+    monkeypatch.setattr(bundle_run, "WEIGHTS_DIR", tmp_path)
+    bundle_run.record_earlier_iterations("m", 25000)
+    assert json.loads((tmp_path / "m.json").read_text()) == {
+        "kind": "gan", "generator_iterations": 30000, "generator_iterations_before_continuing": 25000}
+
+
 # ------------------------------------------------------------------------------------ commands
 def _parse(add_arguments, argv):
     parser = argparse.ArgumentParser()

@@ -185,6 +185,7 @@ def test_registry_entries_are_consistent():
 def test_every_registered_model_samples_offline_deterministically_and_loads_for_fine_tuning():
     import ganzoo
     from ganzoo.zoo import registry
+    from ganzoo.zoo.registry import BUNDLED_DIR
 
     for name, entry in registry().items():
         generator = ganzoo.load(name)
@@ -193,9 +194,12 @@ def test_every_registered_model_samples_offline_deterministically_and_loads_for_
         assert first.min() >= -1 and first.max() <= 1 and torch.isfinite(first).all(), name
         if entry.kind == "gan":  # G, EMA G and D bundled: fine-tunable
             gan = ganzoo.load_gan(name)
-            # A model trained on from an earlier export counts only its own run's iterations.
+            # A model trained on from an earlier export counts only its own run's iterations; its bundled
+            # config records the earlier runs' (scripts/bundle_run.py --continues), and the registry both.
             earlier = entry.training.get("generator_iterations_before_continuing", 0)
             assert gan.generator_iterations + earlier == entry.training["generator_iterations"], name
+            config = json.loads((BUNDLED_DIR / f"{name}.json").read_text())
+            assert config.get("generator_iterations_before_continuing", 0) == earlier, name
 
 
 def test_bundled_weights_fit_size_budget():
