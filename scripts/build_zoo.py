@@ -58,8 +58,9 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {
             "recipe overrides": f"none (ganzoo fit --config recipes/{recipe}.yaml)" + (
-                f"; run in parts: stopped at {resumed_at} G iterations ({resumed_why}), each time continued with `ganzoo fit --config recipes/{recipe}.yaml "
-                "--ckpt_path last` (exact resume)" if resumed_at else ""),
+                f"; run in parts: stopped at {resumed_at} G iterations ({resumed_why}), each time continued "
+                f"with `ganzoo fit --config recipes/{recipe}.yaml --ckpt_path last` (exact resume)"
+                if resumed_at else ""),
             "hardware": f"{hardware}, {minutes}",
             "batch size": batch_size,
             "optimizer": optimizer,
@@ -133,8 +134,8 @@ RASGAN_WIDTH_32_HISTORY = (
     "its curve flat at 10.0-10.3 over its last 55k iterations, so its width, not its length, limited it. At equal "
     "iterations the wide networks are ahead from the start (in-domain FID 21.4 / 13.7 / 11.7 / 10.4 / 9.8 against "
     "26.5 / 18.7 / 16.0 / 14.3 / 13.3 at 5k-25k, recall 0.38 -> 0.60 against 0.28 -> 0.51) for about twice "
-    "the time per iteration (0.12-0.13 s against 0.064-0.072 s on one thread of this CPU, evaluations included). The width-32 weights are in git (commit 4c17d3b, "
-    "ganzoo/zoo/weights/rasgan-fashion-mnist.safetensors).")
+    "the time per iteration (0.12-0.13 s against 0.064-0.072 s on one thread of this CPU, evaluations "
+    "included). The width-32 weights are in git (commit 4c17d3b, ganzoo/zoo/weights/rasgan-fashion-mnist.safetensors).")
 
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
 MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)", "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)"}
