@@ -111,6 +111,15 @@ def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, p
         "bar": bar,
     }
 
+def curve_points(run_csv: str, recipe: str, until: int, digits: dict[str, int]) -> dict[str, list[str]]:
+    """A run's in-training evaluations (its log in docs/runs) up to ``until`` generator iterations, each
+    number in ``digits`` (name -> decimals) as the cards quote them: read from the log, not copied by hand."""
+    from bundle_run import curve_rows, evaluation_period_in
+
+    rows = [row for row in curve_rows(ROOT / run_csv, evaluation_period_in(ROOT / recipe)) if row["g_iter"] <= until]
+    return {key: [f"{row[key]:.{places}f}" for row in rows] for key, places in digits.items()}
+
+
 # Fashion-MNIST models trained in two runs: the first (the variant's recipe, 25k iterations) was
 # bundled; a later session trained the bundled export on (recipes/*_continued.yaml, FineTuneFrom).
 CONTINUED_HARDWARE = ("first 25k: 2-core AMD EPYC CPU, one thread (other runs shared the 2 cores); the rest: "
@@ -122,8 +131,15 @@ CONTINUED_HISTORY = (
     "committed recipe recipes/{recipe}_continued.yaml (FineTuneFrom: same networks, loss and settings, EMA kept): "
     "fresh Adam moments, a fresh data order (seed 1), iterations counted from 0 in its log "
     "(docs/runs/{name}.metrics.csv). The curve shows both runs end to end, the dotted line where the second began.")
+VANILLA_FIRST_RUN = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
+                                 "recipes/vanilla_fashion_mnist.yaml", 25_000, {"fid": 1, "recall": 3})
 
 # rasgan-fashion-mnist is the wide run; the width-32 model it replaced stays in git and in docs/runs.
+# Their first 25k iterations side by side, from the two runs' logs.
+RASGAN_WIDE = curve_points("docs/runs/rasgan-fashion-mnist.metrics.csv", "recipes/rasgan_fashion_mnist_wide.yaml",
+                           25_000, {"fid": 1, "recall": 2})
+RASGAN_WIDTH_32 = curve_points("docs/runs/rasgan-fashion-mnist-first-25k.metrics.csv",
+                               "recipes/rasgan_fashion_mnist.yaml", 25_000, {"fid": 1, "recall": 2})
 RASGAN_WIDTH_32_HISTORY = (
     "It replaces the zoo's earlier RaSGAN on the same networks at base width 32 (G 234k, D 37k parameters), "
     "trained in three runs for 140k generator iterations (recipes/rasgan_fashion_mnist.yaml for 25k, then "
@@ -132,8 +148,10 @@ RASGAN_WIDTH_32_HISTORY = (
     "docs/runs/rasgan-fashion-mnist-first-25k, -continued-40k and -continued-75k-linear-decay.metrics.csv): "
     "in-domain FID 10.07, KID 0.0391, precision 0.50, recall 0.51, Inception FID 21.42 under the protocols below, "
     "its curve flat at 10.0-10.3 over its last 55k iterations, so its width, not its length, limited it. At equal "
-    "iterations the wide networks are ahead from the start (in-domain FID 21.4 / 13.7 / 11.7 / 10.4 / 9.8 against "
-    "26.5 / 18.7 / 16.0 / 14.3 / 13.3 at 5k-25k, recall 0.38 -> 0.60 against 0.28 -> 0.51) for about twice "
+    f"iterations the wide networks are ahead from the start (in-domain FID {' / '.join(RASGAN_WIDE['fid'])} against "
+    f"{' / '.join(RASGAN_WIDTH_32['fid'])} at 5k-25k, recall {RASGAN_WIDE['recall'][0]} -> "
+    f"{RASGAN_WIDE['recall'][-1]} against {RASGAN_WIDTH_32['recall'][0]} -> {RASGAN_WIDTH_32['recall'][-1]}) "
+    "for about twice "
     "the time per iteration (0.12-0.13 s against 0.064-0.072 s on one thread of this CPU, evaluations "
     "included). The width-32 weights are in git (commit 4c17d3b, ganzoo/zoo/weights/rasgan-fashion-mnist.safetensors).")
 
@@ -223,8 +241,8 @@ MODELS = {
         "(docs/runs/vanilla-fashion-mnist-instance-noise.metrics.csv).",
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999", MINUTES["vanilla"],
         hardware=CONTINUED_HARDWARE, history=CONTINUED_HISTORY.format(
-            recipe="vanilla_fashion_mnist", name="vanilla-fashion-mnist", before="64.0 / 35.6 / 28.1 / 25.3 / 23.5",
-            recall="0.001 / 0.014 / 0.037 / 0.061 / 0.075")
+            recipe="vanilla_fashion_mnist", name="vanilla-fashion-mnist",
+            before=" / ".join(VANILLA_FIRST_RUN["fid"]), recall=" / ".join(VANILLA_FIRST_RUN["recall"]))
         + " The second run was stopped after its 30k checkpoint and evaluation (of the recipe's 40k) to leave the "
           "session time to measure it: 55k generator iterations in all."),
     "wgan-fashion-mnist": fashion_mnist_model(
