@@ -35,24 +35,23 @@ RUNS_DIR = ROOT / "docs" / "runs"
 FIGURES_DIR = ROOT / "model_cards" / "figures"
 
 
-def export_weights(run: Path, name: str) -> None:
+def export_weights(run: Path, name: str, earlier_iterations: int = 0, kind: str = "gan") -> None:
+    """Export the run's last checkpoint as the bundled fp16 weights and config: the full GAN (G, EMA G
+    and D: fine-tunable) or, with ``kind="generator"``, the EMA generator alone. A continued model's
+    config also records how many generator iterations its earlier runs trained
+    (`generator_iterations_before_continuing`): the export counts only its own run's, and the registry
+    entry states the sum."""
     from ganzoo.zoo import export_run
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = export_run(run, Path(tmp) / name, kind="gan", dtype="float16")
+        folder = export_run(run, Path(tmp) / name, kind=kind, dtype="float16")
         shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
-        shutil.copyfile(folder / "config.json", WEIGHTS_DIR / f"{name}.json")
+        config = json.loads((folder / "config.json").read_text())
+    if earlier_iterations:
+        config["generator_iterations_before_continuing"] = earlier_iterations
+    (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
-
-
-def record_earlier_iterations(name: str, iterations: int) -> None:
-    """Write into the bundled config how many generator iterations the earlier runs of a continued
-    model trained: the export counts only its own run's, and the registry entry states the sum."""
-    config_path = WEIGHTS_DIR / f"{name}.json"
-    config = json.loads(config_path.read_text())
-    config["generator_iterations_before_continuing"] = iterations
-    config_path.write_text(json.dumps(config, indent=2) + "\n")
 
 
 def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
@@ -199,21 +198,24 @@ def main() -> None:
                                          "end to end. Repeat it, oldest first, for a model continued more than once")
     parser.add_argument("--stage-grids", nargs="+", metavar="ITER=LABEL", default=None,
                         help="ProGAN: the sample grids to show per stage, e.g. 500=4x4 1500=8x8")
+    parser.add_argument("--generator-only", action="store_true",
+                        help="bundle the EMA generator alone (samples, no fine-tuning): for a model whose full "
+                             "GAN would not fit the package's weights budget")
     args = parser.parse_args()
     metrics_csv = args.run / "metrics.csv"
     if not metrics_csv.is_file():
         parser.error(f"{metrics_csv} does not exist")
-    export_weights(args.run, args.name)
-    shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
-    if post_hoc_file(metrics_csv).is_file():
-        shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")
     every = evaluation_period(args.run)
     rows = curve_rows(metrics_csv, every)
     continued_at: list[int] = []
     if args.continues:
         lineage = [(Path(earlier_csv), int(iterations)) for earlier_csv, iterations in args.continues]
         rows, continued_at = continued_curve_rows(lineage, rows, every)
-        record_earlier_iterations(args.name, continued_at[-1])
+    export_weights(args.run, args.name, earlier_iterations=continued_at[-1] if continued_at else 0,
+                   kind="generator" if args.generator_only else "gan")
+    shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
+    if post_hoc_file(metrics_csv).is_file():
+        shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")
     if rows:
         plot_curve(rows, f"{args.name}: 10k fakes vs the train split, in-domain features",
                    FIGURES_DIR / f"{args.name}-curve.png", continued_at)

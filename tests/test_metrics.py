@@ -736,18 +736,28 @@ def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
         continued_curve_rows([(earlier, 1000)], later, every=5000)
 
 
-def test_bundling_a_continued_run_records_the_earlier_runs_length_in_its_config(tmp_path, monkeypatch):
-    # build_zoo adds this to the export's own count for the registry, so the lineage is stated once.
+@pytest.mark.parametrize("earlier_iterations, kind", [(0, "gan"), (25000, "gan"), (0, "generator")])
+def test_bundling_a_continued_run_records_the_earlier_runs_length_in_its_config(tmp_path, monkeypatch,
+                                                                                earlier_iterations, kind):
+    # build_zoo adds this to the export's own count for the registry, so the lineage is stated once;
+    # a model trained in one run gets no such key. --generator-only bundles the EMA generator alone.
+    from conftest import TOY_D, TOY_G
+    from ganzoo.gans import GAN
+
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import bundle_run
     finally:
         sys.path.pop(0)
-    (tmp_path / "m.json").write_text(json.dumps({"kind": "gan", "generator_iterations": 30000}))
+    gan = GAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0)
+    checkpoint = {"state_dict": gan.state_dict(), "hyper_parameters": dict(gan.hparams)}
+    gan.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, tmp_path / "run.ckpt")
     monkeypatch.setattr(bundle_run, "WEIGHTS_DIR", tmp_path)
-    bundle_run.record_earlier_iterations("m", 25000)
-    assert json.loads((tmp_path / "m.json").read_text()) == {
-        "kind": "gan", "generator_iterations": 30000, "generator_iterations_before_continuing": 25000}
+    bundle_run.export_weights(tmp_path / "run.ckpt", "m", earlier_iterations=earlier_iterations, kind=kind)
+    config = json.loads((tmp_path / "m.json").read_text())
+    assert config.get("generator_iterations_before_continuing") == (earlier_iterations or None)
+    assert config["kind"] == kind and (tmp_path / "m.safetensors").is_file()
 
 
 # ------------------------------------------------------------------------------------ commands
