@@ -45,7 +45,8 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True, resumed_at: str = "",
                         hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
                         history: str = "",
-                        resumed_why: str = "the earlier planned lengths, where its FID was still falling") -> dict:
+                        resumed_why: str = "the earlier planned lengths, where its FID was still falling",
+                        overrides: str = "") -> dict:
     """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
     name = f"{variant}-fashion-mnist"
     return {
@@ -57,7 +58,7 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "recipe": f"recipes/{recipe}.yaml",
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {
-            "recipe overrides": f"none (ganzoo fit --config recipes/{recipe}.yaml)" + (
+            "recipe overrides": overrides or f"none (ganzoo fit --config recipes/{recipe}.yaml)" + (
                 f"; run in parts: stopped at {resumed_at} G iterations ({resumed_why}), each time continued "
                 f"with `ganzoo fit --config recipes/{recipe}.yaml --ckpt_path last` (exact resume)"
                 if resumed_at else ""),
@@ -114,6 +115,7 @@ def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, p
         "bar": bar,
     }
 
+
 def curve_points(run_csv: str, recipe: str, until: int, digits: dict[str, int]) -> dict[str, list[str]]:
     """A run's in-training evaluations (its log in docs/runs) up to ``until`` generator iterations, each
     number in ``digits`` (name -> decimals) as the cards quote them: read from the log, not copied by hand."""
@@ -121,6 +123,11 @@ def curve_points(run_csv: str, recipe: str, until: int, digits: dict[str, int]) 
 
     rows = [row for row in curve_rows(ROOT / run_csv, evaluation_period_in(ROOT / recipe)) if row["g_iter"] <= until]
     return {key: [f"{row[key]:.{places}f}" for row in rows] for key, places in digits.items()}
+
+
+def curve_point(run_csv: str, recipe: str, at: int, digits: dict[str, int]) -> dict[str, str]:
+    """The run's evaluation at ``at`` generator iterations (its last up to there), as ``curve_points``."""
+    return {key: values[-1] for key, values in curve_points(run_csv, recipe, at, digits).items()}
 
 
 # Fashion-MNIST models trained in two runs: the first (the variant's recipe, 25k iterations) was
@@ -158,6 +165,23 @@ RASGAN_WIDTH_32_HISTORY = (
     "the time per iteration (0.12-0.13 s against 0.064-0.072 s on one thread of this CPU, evaluations "
     "included). The width-32 weights are in git (commit 4c17d3b, ganzoo/zoo/weights/rasgan-fashion-mnist.safetensors).")
 
+# progan-fashion-mnist and vanilla-cifar10 were trained on in a later session (same run, exact resume):
+# where the first part ended, read from the logs.
+PROGAN_AT_20K = curve_point("docs/runs/progan-fashion-mnist.metrics.csv", "recipes/progan_fashion_mnist.yaml",
+                            20_000, {"fid": 2, "recall": 3})
+VANILLA_CIFAR10_AT_50K = curve_point("docs/runs/vanilla-cifar10.metrics.csv", "recipes/vanilla_cifar10_cpu.yaml",
+                                     50_000, {"fid": 2, "recall": 3})
+RESUMED_EXACTLY = ("trained in two parts: 0-{first} and, in a later session, {first}-{end} with `ganzoo fit --config "
+                   "recipes/{recipe}.yaml {override} --ckpt_path last` (exact resume: the stop is the only thing "
+                   "the length changes), stopped at the {end} checkpoint; the recipe now says {end}")
+
+# sngan-cifar10's generator at the paper's full width (recipes/sngan_cifar10_cpu_wide_generator.yaml), stopped
+# at 10k: its first evaluations against the zoo model's at the same iterations, from the two runs' logs.
+SNGAN_WIDE_GENERATOR = curve_points("docs/runs/sngan-cifar10-wide-generator.metrics.csv",
+                                    "recipes/sngan_cifar10_cpu_wide_generator.yaml", 10_000, {"fid": 2, "recall": 3})
+SNGAN_HALF_WIDTH = curve_points("docs/runs/sngan-cifar10.metrics.csv", "recipes/sngan_cifar10_cpu.yaml", 10_000,
+                                {"fid": 2, "recall": 3})
+
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
 MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)", "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)"}
 # The wide RaSGAN, from the training queue's log: 56 min for 0-25k on one thread (a second job used the other
@@ -180,10 +204,12 @@ CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run u
 RUN_MINUTES = {
     "wgan-cifar10": "120 min (four evaluations included)",
     "progan-cifar10": "110 min (four evaluations included)",
-    "progan-fashion-mnist": "97 min (twenty evaluations included; about 3 min of it paused for measurements)",
+    "progan-fashion-mnist": ("143 min in two parts: 97 (0-20k, twenty evaluations included; about 3 min of it "
+                             "paused for measurements) + 46 (20k-30k, ten evaluations included)"),
     "wgan-gp-cifar10": "110 min (three evaluations included)",
     "rasgan-cifar10": "93 min (four evaluations included)",
-    "vanilla-cifar10": "108 min (ten evaluations included; about 8 min of it paused for timing measurements)",
+    "vanilla-cifar10": ("158 min in two parts: 108 (0-50k, ten evaluations included; about 8 min of it "
+                        "paused for timing measurements) + 50 (50k-75k, five evaluations included)"),
 }
 
 # What the SN-GAN paper reports for the CIFAR-10 networks the zoo's sngan-cifar10 is built from.
@@ -283,11 +309,15 @@ MODELS = {
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", RUN_MINUTES["progan-fashion-mnist"], batch_size=32,
-            hardware=CPU_RUN_HARDWARE, history=(
-                "Recipe change: this run shows 640k real images (20k iterations, 16.5k of them at 32x32) where the "
+            hardware=CPU_RUN_HARDWARE, overrides="none in effect: " + RESUMED_EXACTLY.format(
+                first="20k", end="30k (960k images)", recipe="progan_fashion_mnist",
+                override="--model.init_args.max_images_shown 1024000"), history=(
+                "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
                 "its FID still falling 113 -> 59 over its last 1,000 iterations (its log: "
-                "docs/runs/progan-fashion-mnist-160k.metrics.csv).")),
+                "docs/runs/progan-fashion-mnist-160k.metrics.csv). It was trained in two parts: to 640k images (20k "
+                f"iterations), where its FID was still falling ({PROGAN_AT_20K['fid']}, recall "
+                f"{PROGAN_AT_20K['recall']}), and on to 960k in a later session, the same run resumed exactly.")),
         "stage_grids": "figures/progan-fashion-mnist-stages.png",
     },
     "sngan-cifar10": cifar10_model(
@@ -305,7 +335,14 @@ MODELS = {
             "FID 33.61 -> 36.95 with recall 0.351 -> 0.333: no improvement, so these are the 30k weights "
             "(the continuation's log: docs/runs/sngan-cifar10-linear-decay.metrics.csv). The bundled raw generator "
             "(`ganzoo.load('sngan-cifar10', ema=False)`, same protocol) scores FID 41.49, recall 0.238: the EMA "
-            "weights are better on both, so averaging is not what holds recall down.")),
+            "weights are better on both, so averaging is not what holds recall down. Also tried and not kept: "
+            "the paper's full-width generator (3.8M parameters) with this discriminator "
+            "(recipes/sngan_cifar10_cpu_wide_generator.yaml, both threads) measured in-domain FID "
+            f"{' / '.join(SNGAN_WIDE_GENERATOR['fid'])} and recall {' / '.join(SNGAN_WIDE_GENERATOR['recall'])} at "
+            f"5k / 10k against this run's {' / '.join(SNGAN_HALF_WIDTH['fid'])} and "
+            f"{' / '.join(SNGAN_HALF_WIDTH['recall'])}, at about twice the time per iteration (0.40 s against "
+            "0.21 s, evaluations included), "
+            "so it was stopped at 10k (its log: docs/runs/sngan-cifar10-wide-generator.metrics.csv).")),
     "dcgan-cifar10": cifar10_model(
         "dcgan", "dcgan_cifar10_cpu",
         "DCGAN (Radford et al. 2015) at the paper's size for 32x32 (base width 64, BatchNorm in both networks), "
@@ -394,7 +431,12 @@ MODELS = {
         "inputs): the baseline every later variant improved on.",
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999",
         [{"source": "Goodfellow et al. 2014", "dataset": "CIFAR-10", "metric": "-", "value": "-",
-          "note": "the paper shows CIFAR-10 samples but reports no FID or Inception score for them"}]),
+          "note": "the paper shows CIFAR-10 samples but reports no FID or Inception score for them"}],
+        overrides="none in effect: " + RESUMED_EXACTLY.format(
+            first="50k", end="75k", recipe="vanilla_cifar10_cpu",
+            override="--model.init_args.max_generator_iterations 80000"),
+        history=(f"Trained on from 50k (FID {VANILLA_CIFAR10_AT_50K['fid']}, recall "
+                 f"{VANILLA_CIFAR10_AT_50K['recall']}, still falling) to 75k in a later session.")),
 }
 
 
