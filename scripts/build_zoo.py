@@ -88,7 +88,7 @@ CIFAR10_LITERATURE_ORDER = [("sngan", "wgan-gp"), ("dcgan",), ("wgan", "vanilla"
 
 def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, paper: list[dict], *,
                   hardware: str | None = None, overrides: str | None = None, batch_size: int = 64,
-                  bar: dict = CIFAR10_BAR, history: str = "", generator_only_why: str = "") -> dict:
+                  bar: dict = CIFAR10_BAR, history: str = "") -> dict:
     """A CIFAR-10 zoo entry trained on this project's CPU with its committed CPU-budget recipe.
 
     Defaults: one thread of the Intel Xeon (``CPU_RUN_HARDWARE``, its wall time in ``RUN_MINUTES``) and
@@ -99,11 +99,8 @@ def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, p
     return {
         "variant": variant, "features": "cifar10", "dataset": CIFAR10, "dataset_id": "cifar10",
         "description": description + " Trained on the JPEG re-encoding of CIFAR-10 on a 2-core CPU with the "
-                                     "committed recipe, and bundled with the package " + (
-                           f"as its EMA generator alone (fp16), so it can be sampled offline but not fine-tuned "
-                           f"from the package ({generator_only_why})." if generator_only_why else
-                           "as a full GAN (generator, EMA generator and discriminator, fp16), so it can be sampled "
-                           "offline and fine-tuned.")
+                                     "committed recipe, and bundled with the package as a full GAN (generator, EMA "
+                                     "generator and discriminator, fp16), so it can be sampled offline and fine-tuned."
                        + (" " + history if history else ""),
         "recipe": f"recipes/{recipe}.yaml",
         "run": f"docs/runs/{name}.metrics.csv",
