@@ -42,11 +42,9 @@ NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
 
 
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
-                        precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True, resumed_at: str = "",
+                        precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True,
                         hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
-                        history: str = "",
-                        resumed_why: str = "the earlier planned lengths, where its FID was still falling",
-                        overrides: str = "") -> dict:
+                        history: str = "", overrides: str = "") -> dict:
     """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
     name = f"{variant}-fashion-mnist"
     return {
@@ -58,10 +56,7 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "recipe": f"recipes/{recipe}.yaml",
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {
-            "recipe overrides": overrides or f"none (ganzoo fit --config recipes/{recipe}.yaml)" + (
-                f"; run in parts: stopped at {resumed_at} G iterations ({resumed_why}), each time continued "
-                f"with `ganzoo fit --config recipes/{recipe}.yaml --ckpt_path last` (exact resume)"
-                if resumed_at else ""),
+            "recipe overrides": overrides or f"none (ganzoo fit --config recipes/{recipe}.yaml)",
             "hardware": f"{hardware}, {minutes}",
             "batch size": batch_size,
             "optimizer": optimizer,
@@ -84,6 +79,20 @@ CIFAR10 = "CIFAR-10, JPEG q75 re-encoding (train split, 50,000 images)"
 # The literature's ranking of the variants on CIFAR-10, best first (SN-GAN paper Table 2 for SN-GAN,
 # WGAN-GP and weight clipping on one CNN; WGAN-GP paper Table 3 for DCGAN; an MLP GAN is weakest).
 CIFAR10_LITERATURE_ORDER = [("sngan", "wgan-gp"), ("dcgan",), ("wgan", "vanilla")]
+
+
+def run_in_parts(recipe: str, stopped_at: str, why: str, *, length_override: str = "", final_stop: str = "") -> str:
+    """The "recipe overrides" text of a run trained in parts, every part the same run resumed exactly
+    (``--ckpt_path last``): where it stopped, why, and the command that continued it. A ``length_override``
+    on that command only moves the stop; ``final_stop`` names the checkpoint the last part ended at."""
+    continue_command = " ".join(filter(None, [f"ganzoo fit --config recipes/{recipe}.yaml", length_override,
+                                              "--ckpt_path last"]))
+    text = (f"none in effect: `ganzoo fit --config recipes/{recipe}.yaml` run in parts, stopped at {stopped_at} "
+            f"G iterations ({why}), each time continued with `{continue_command}` (exact resume)")
+    if length_override:
+        text += (f"; the override only moves the stop: the last part was stopped at its {final_stop} checkpoint, "
+                 f"the length the recipe now says")
+    return text
 
 
 def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, paper: list[dict], *,
@@ -168,9 +177,8 @@ PROGAN_AT_20K = curve_point("docs/runs/progan-fashion-mnist.metrics.csv", "recip
                             20_000, {"fid": 2, "recall": 3})
 VANILLA_CIFAR10_AT_50K = curve_point("docs/runs/vanilla-cifar10.metrics.csv", "recipes/vanilla_cifar10_cpu.yaml",
                                      50_000, {"fid": 2, "recall": 3})
-RESUMED_EXACTLY = ("trained in two parts: 0-{first} and, in a later session, {first}-{end} with `ganzoo fit --config "
-                   "recipes/{recipe}.yaml {override} --ckpt_path last` (exact resume: the stop is the only thing "
-                   "the length changes), stopped at the {end} checkpoint; the recipe now says {end}")
+# Why the Fashion-MNIST runs of the first sessions were run in parts.
+STILL_FALLING = "the earlier planned lengths, where its FID was still falling"
 
 # sngan-cifar10's generator at the paper's full width (recipes/sngan_cifar10_cpu_wide_generator.yaml), stopped
 # at 10k: its first evaluations against the zoo model's at the same iterations, from the two runs' logs.
@@ -275,18 +283,20 @@ MODELS = {
         "wgan", "wgan_fashion_mnist",
         "WGAN with weight clipping (Arjovsky et al. 2017) on the DCGAN networks, on Fashion-MNIST at 28x28, "
         "trained on a 2-core CPU with the paper's RMSProp settings.",
-        "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999", MINUTES["wgan"], resumed_at="10,000, 30,000 and 50,000"),
+        "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999", MINUTES["wgan"],
+        overrides=run_in_parts("wgan_fashion_mnist", "10,000, 30,000 and 50,000", STILL_FALLING)),
     "wgan-gp-fashion-mnist": fashion_mnist_model(
         "wgan-gp", "wgan_gp_fashion_mnist",
         "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
         "at 28x28, trained on a 2-core CPU with the paper's settings.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, EMA 0.999",
-        MINUTES["wgan_gp"], resumed_at="6,000, 12,000 and 24,000"),
+        MINUTES["wgan_gp"], overrides=run_in_parts("wgan_gp_fashion_mnist", "6,000, 12,000 and 24,000", STILL_FALLING)),
     "sngan-fashion-mnist": fashion_mnist_model(
         "sngan", "sngan_fashion_mnist",
         "SN-GAN (Miyato et al. 2018): hinge loss and spectral normalisation in every discriminator layer, on the "
         "DCGAN networks, on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
-        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"], resumed_at="10,000"),
+        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"],
+        overrides=run_in_parts("sngan_fashion_mnist", "10,000", STILL_FALLING)),
     "rasgan-fashion-mnist": fashion_mnist_model(
         "rasgan", "rasgan_fashion_mnist_wide",
         "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks at twice the width of "
@@ -297,8 +307,9 @@ MODELS = {
         "iterations (docs/runs/rasgan-fashion-mnist-unnormalised-d.metrics.csv); with BatchNorm the same loss "
         "reached recall 0.40 by 10k.",
         "Adam 2e-4 (constant), betas (0.5, 0.999), RaSGAN loss, 1 D step per G step, EMA 0.999",
-        RASGAN_WIDE_MINUTES, hardware=RASGAN_WIDE_HARDWARE, resumed_at="25,000 and 27,500",
-        resumed_why="at a session's end, and to move from one thread to two", history=RASGAN_WIDTH_32_HISTORY),
+        RASGAN_WIDE_MINUTES, hardware=RASGAN_WIDE_HARDWARE, history=RASGAN_WIDTH_32_HISTORY,
+        overrides=run_in_parts("rasgan_fashion_mnist_wide", "25,000 and 27,500",
+                               "at a session's end, and to move from one thread to two")),
     "progan-fashion-mnist": {
         **fashion_mnist_model(
             "progan", "progan_fashion_mnist",
@@ -306,9 +317,10 @@ MODELS = {
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", RUN_MINUTES["progan-fashion-mnist"], batch_size=32,
-            hardware=CPU_RUN_HARDWARE, overrides="none in effect: " + RESUMED_EXACTLY.format(
-                first="20k", end="30k (960k images)", recipe="progan_fashion_mnist",
-                override="--model.init_args.max_images_shown 1024000"), history=(
+            hardware=CPU_RUN_HARDWARE, overrides=run_in_parts(
+                "progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
+                length_override="--model.init_args.max_images_shown 1024000", final_stop="30k (960k images)"),
+            history=(
                 "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
                 "its FID still falling 113 -> 59 over its last 1,000 iterations (its log: "
@@ -429,9 +441,9 @@ MODELS = {
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999",
         [{"source": "Goodfellow et al. 2014", "dataset": "CIFAR-10", "metric": "-", "value": "-",
           "note": "the paper shows CIFAR-10 samples but reports no FID or Inception score for them"}],
-        overrides="none in effect: " + RESUMED_EXACTLY.format(
-            first="50k", end="75k", recipe="vanilla_cifar10_cpu",
-            override="--model.init_args.max_generator_iterations 80000"),
+        overrides=run_in_parts("vanilla_cifar10_cpu", "50,000", "a session's end, its FID still falling",
+                               length_override="--model.init_args.max_generator_iterations 80000",
+                               final_stop="75k"),
         history=(f"Trained on from 50k (FID {VANILLA_CIFAR10_AT_50K['fid']}, recall "
                  f"{VANILLA_CIFAR10_AT_50K['recall']}, still falling) to 75k in a later session.")),
 }
