@@ -737,7 +737,7 @@ def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
 
 
 @pytest.mark.parametrize("earlier_iterations, kind", [(0, "gan"), (25000, "gan"), (0, "generator")])
-def test_bundling_a_continued_run_records_the_earlier_runs_length_in_its_config(tmp_path, monkeypatch,
+def test_bundle_run_exports_one_run_a_continued_run_and_a_generator_only_folder(tmp_path, monkeypatch,
                                                                                 earlier_iterations, kind):
     # build_zoo adds this to the export's own count for the registry, so the lineage is stated once;
     # a model trained in one run gets no such key. --generator-only bundles the EMA generator alone.
