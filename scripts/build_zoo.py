@@ -192,6 +192,12 @@ STILL_FALLING = "the earlier planned lengths, where its FID was still falling"
 # at 10k: its first evaluations against the zoo model's at the same iterations, from the two runs' logs.
 SNGAN_WIDE_GENERATOR = curve_points("docs/runs/sngan-cifar10-wide-generator.metrics.csv",
                                     "recipes/sngan_cifar10_cpu_wide_generator.yaml", 10_000, {"fid": 2, "recall": 3})
+# Two continuations of the bundled 30k model that train the discriminator harder (2026-12-02, one thread
+# each, side by side; FineTuneFrom, so their logs count from 0): n_dis 5, and TTUR (D 4e-4, G 1e-4).
+SNGAN_NDIS5 = curve_points("docs/runs/sngan-cifar10-ndis5-continued.metrics.csv",
+                           "recipes/sngan_cifar10_cpu_ndis5_continued.yaml", 10_000, {"fid": 2, "recall": 3})
+SNGAN_TTUR = curve_points("docs/runs/sngan-cifar10-ttur-continued.metrics.csv",
+                          "recipes/sngan_cifar10_cpu_ttur_continued.yaml", 30_000, {"fid": 2, "recall": 3})
 SNGAN_HALF_WIDTH = curve_points("docs/runs/sngan-cifar10.metrics.csv", "recipes/sngan_cifar10_cpu.yaml", 10_000,
                                 {"fid": 2, "recall": 3})
 
@@ -366,7 +372,15 @@ MODELS = {
             f"5k / 10k against this run's {' / '.join(SNGAN_HALF_WIDTH['fid'])} and "
             f"{' / '.join(SNGAN_HALF_WIDTH['recall'])}, at about twice the time per iteration (0.40 s against "
             "0.21 s, evaluations included), "
-            "so it was stopped at 10k (its log: docs/runs/sngan-cifar10-wide-generator.metrics.csv).")),
+            "so it was stopped at 10k (its log: docs/runs/sngan-cifar10-wide-generator.metrics.csv). Nor two "
+            "continuations of these 30k weights that train the discriminator harder, run side by side on one "
+            "thread each from the bundled export: 5 D steps per G step "
+            "(recipes/sngan_cifar10_cpu_ndis5_continued.yaml) measured FID "
+            f"{' / '.join(SNGAN_NDIS5['fid'])} and recall {' / '.join(SNGAN_NDIS5['recall'])} after +1k / +2k "
+            "generator iterations; the two time-scale rule, D 4e-4 and G 1e-4 at n_dis 1 "
+            f"(recipes/sngan_cifar10_cpu_ttur_continued.yaml), {' / '.join(SNGAN_TTUR['fid'])} and "
+            f"{' / '.join(SNGAN_TTUR['recall'])} after +2.5k / +5k: neither moved recall, so both were stopped "
+            "(logs: docs/runs/sngan-cifar10-ndis5-continued.metrics.csv, -ttur-continued.metrics.csv).")),
     "dcgan-cifar10": cifar10_model(
         "dcgan", "dcgan_cifar10_cpu",
         "DCGAN (Radford et al. 2015) at the paper's size for 32x32 (base width 64, BatchNorm in both networks), "
