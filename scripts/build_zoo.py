@@ -181,8 +181,10 @@ RASGAN_WIDTH_32_HISTORY = (
 
 # progan-fashion-mnist and vanilla-cifar10 were trained on in a later session (same run, exact resume):
 # where the first part ended, read from the logs.
-PROGAN_AT_20K = curve_point("docs/runs/progan-fashion-mnist.metrics.csv", "recipes/progan_fashion_mnist.yaml",
+PROGAN_AT_20K = curve_point("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml",
                             20_000, {"fid": 2, "recall": 3})
+PROGAN_AT_30K = curve_point("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml",
+                            30_000, {"fid": 2, "recall": 3})
 VANILLA_CIFAR10_AT_50K = curve_point("docs/runs/vanilla-cifar10.metrics.csv", "recipes/vanilla_cifar10_cpu.yaml",
                                      50_000, {"fid": 2, "recall": 3})
 # Why the Fashion-MNIST runs of the first sessions were run in parts.
@@ -220,12 +222,21 @@ DCGAN_CIFAR10_OVERRIDES = ("none in effect: started as `ganzoo fit --config reci
 # The runs of the later 2026-12-01 sessions: two one-thread runs side by side on the 2 cores of
 # an Intel Xeon with AMX bf16; wall time from the training queue's log, the in-training evaluations included.
 CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other)"
+# progan-fashion-mnist's third part ran on another machine of a later session.
+PROGAN_FASHION_HARDWARE = ("0-30k: 2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other); "
+                           "30k-42k: 2-core AMD EPYC CPU, one thread (a second run used the other)")
+# wgan-gp-cifar10 was trained on from its bundled export in a later session, on another machine.
+WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv", "recipes/wgan_gp_cifar10_cpu.yaml",
+                                7_000, {"fid": 1})
+WGANGP_CIFAR10_HARDWARE = ("0-7k: 2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other), 110 min "
+                           "(three evaluations included); 7k-12k: 2-core AMD EPYC CPU, one thread (a second run used "
+                           "the other), 51 min (five evaluations included)")
 RUN_MINUTES = {
     "wgan-cifar10": "120 min (four evaluations included)",
     "progan-cifar10": "110 min (four evaluations included)",
-    "progan-fashion-mnist": ("143 min in two parts: 97 (0-20k, twenty evaluations included; about 3 min of it "
-                             "paused for measurements) + 46 (20k-30k, ten evaluations included)"),
-    "wgan-gp-cifar10": "110 min (three evaluations included)",
+    "progan-fashion-mnist": ("179 min in three parts: 97 (0-20k, twenty evaluations included; about 3 min "
+                             "of it paused for measurements) + 46 (20k-30k, ten evaluations included) + 36 "
+                             "(30k-42k, twelve evaluations included)"),
     "rasgan-cifar10": "93 min (four evaluations included)",
     "vanilla-cifar10": ("158 min in two parts: 108 (0-50k, ten evaluations included; about 8 min of it "
                         "paused for timing measurements) + 50 (50k-75k, five evaluations included)"),
@@ -333,21 +344,31 @@ MODELS = {
                                "at a session's end, and to move from one thread to two")),
     "progan-fashion-mnist": {
         **fashion_mnist_model(
-            "progan", "progan_fashion_mnist",
+            "progan", "progan_fashion_mnist_continued",
             "Progressive growing (Karras et al. 2018) from 4x4 to 32x32 on Fashion-MNIST padded to 32x32 "
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", RUN_MINUTES["progan-fashion-mnist"], batch_size=32,
-            hardware=CPU_RUN_HARDWARE, overrides=run_in_parts(
-                "progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
-                length_override="--model.init_args.max_images_shown 1024000", final_stop="30k (960k images)"),
+            hardware=PROGAN_FASHION_HARDWARE, overrides=(
+                "the first run (0-30k): " + run_in_parts(
+                    "progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
+                    length_override="--model.init_args.max_images_shown 1024000", final_stop="30k (960k images)")
+                + "; the second (30k-42k): none (ganzoo fit --config recipes/progan_fashion_mnist_continued.yaml)"),
             history=(
                 "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
                 "its FID still falling 113 -> 59 over its last 1,000 iterations (its log: "
                 "docs/runs/progan-fashion-mnist-160k.metrics.csv). It was trained in two parts: to 640k images (20k "
                 f"iterations), where its FID was still falling ({PROGAN_AT_20K['fid']}, recall "
-                f"{PROGAN_AT_20K['recall']}), and on to 960k in a later session, the same run resumed exactly.")),
+                f"{PROGAN_AT_20K['recall']}), and on to 960k in a later session, the same run resumed exactly "
+                "(docs/runs/progan-fashion-mnist-first-30k.metrics.csv). That run was bundled at 30k, its FID still "
+                f"falling ({PROGAN_AT_30K['fid']}, recall {PROGAN_AT_30K['recall']}), and a later session trained the "
+                "bundled fp16 export on at 32x32 for 12k more iterations (384k images, to 1,344k) with "
+                "recipes/progan_fashion_mnist_continued.yaml (FineTuneFrom: same networks, loss and settings, the "
+                "grown stage and the EMA kept): fresh Adam moments (the paper resets them per phase anyway), a "
+                "fresh data order (seed 1), iterations counted from 0 in its log (docs/runs/progan-fashion-mnist."
+                "metrics.csv). The curve shows both runs end to end, the dotted line where the second began; the "
+                "stage grids are the first run's (its 32x32 grid at 30k).")),
         "stage_grids": "figures/progan-fashion-mnist-stages.png",
     },
     "sngan-cifar10": cifar10_model(
@@ -403,13 +424,18 @@ MODELS = {
                                 "ranks RaSGAN ahead of SGAN; Inception features, NOT comparable with the in-domain "
                                 "numbers or with FID on the JPEG copy"}])},
     "wgan-gp-cifar10": cifar10_model(
-        "wgan-gp", "wgan_gp_cifar10_cpu",
+        "wgan-gp", "wgan_gp_cifar10_cpu_continued",
         "WGAN-GP (Gulrajani et al. 2017) on the SN-GAN paper's standard CNN without spectral norm (the networks of "
         "that paper's WGAN-GP baseline) at a quarter width (128 channels at the bottom), with the WGAN-GP paper's "
-        "optimizer and penalty: 7k generator iterations (35k critic steps; the paper trains 100k), sized for one "
-        "CPU thread in one session. Planned at 8k and stopped at the 7k checkpoint when the run proved slower on "
-        "this machine than timed (the recipe now says 7k; the learning rate is constant, so nothing else depends "
-        "on the length).",
+        "optimizer and penalty: 12k generator iterations in two runs (60k critic steps; the paper trains "
+        "100k), each sized for one CPU thread in one session. The first, recipes/wgan_gp_cifar10_cpu.yaml, was "
+        "planned at 8k and stopped at the 7k checkpoint when the run proved slower on this machine than timed (the "
+        "recipe now says 7k; the learning rate is constant, so nothing else depends on the length); it was bundled "
+        f"while its curve was still falling steeply (in-domain FID {' / '.join(WGANGP_FIRST_RUN['fid'])} at "
+        "2k / 4k / 6k, 55.72 at 7k as measured by this script). A later session trained that bundled fp16 export on "
+        "with recipes/wgan_gp_cifar10_cpu_continued.yaml (FineTuneFrom: same networks, loss and settings, EMA "
+        "kept): fresh Adam moments, a fresh data order (seed 1), iterations counted from 0 in its log. The curve "
+        "shows both runs end to end, the dotted line where the second began.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, constant learning "
         "rate, EMA 0.999",
         [{"source": "Miyato et al. 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
@@ -418,13 +444,17 @@ MODELS = {
          {"source": "Gulrajani et al. 2017, Table 3", "dataset": "CIFAR-10 (original pixels)",
           "metric": "Inception score", "value": "7.86 +- 0.07",
           "note": "ResNet, unsupervised; Inception network; NOT comparable with the in-domain IS below"}],
-        overrides="none in effect: started as `ganzoo fit --config recipes/wgan_gp_cifar10_cpu.yaml` when the recipe "
-                  "said 8k iterations, stopped after the 7k checkpoint, and the recipe cut to 7k; the learning rate "
-                  "is constant, so the first 7k iterations are those of a 7k run",
-        history="Training-curve points missing from the run's log (Lightning dropped evaluations logged just "
-                "before an epoch ended, fixed since) were measured after training from the run's checkpoints "
-                "with the run's own evaluation callback and protocol (scripts/evaluate_checkpoints.py; "
-                "docs/runs/wgan-gp-cifar10.evaluations.csv)."),
+        hardware=WGANGP_CIFAR10_HARDWARE,
+        overrides="the first run (0-7k): none in effect: started as `ganzoo fit --config "
+                  "recipes/wgan_gp_cifar10_cpu.yaml` when the recipe said 8k iterations, stopped after the 7k "
+                  "checkpoint, and the recipe cut to 7k; the learning rate is constant, so the first 7k iterations "
+                  "are those of a 7k run; the second (7k-12k): none (ganzoo fit --config "
+                  "recipes/wgan_gp_cifar10_cpu_continued.yaml)",
+        history="The first run's log is docs/runs/wgan-gp-cifar10-first-7k.metrics.csv; its training-curve points "
+                "missing from that log (Lightning dropped evaluations logged just before an epoch ended, fixed "
+                "since) were measured after training from the run's checkpoints with the run's own evaluation "
+                "callback and protocol (scripts/evaluate_checkpoints.py; "
+                "docs/runs/wgan-gp-cifar10-first-7k.evaluations.csv)."),
     "wgan-cifar10": cifar10_model(
         "wgan", "wgan_cifar10_cpu",
         "WGAN with weight clipping (Arjovsky et al. 2017) on the paper-size DCGAN networks for 32x32 (base width "
