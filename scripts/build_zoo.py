@@ -140,13 +140,19 @@ def curve_point(run_csv: str, recipe: str, at: int, digits: dict[str, int]) -> d
 # bundled; a later session trained the bundled export on (recipes/*_continued.yaml, FineTuneFrom).
 CONTINUED_HARDWARE = ("first 25k: 2-core AMD EPYC CPU, one thread (other runs shared the 2 cores); the rest: "
                       "2-core Intel Xeon CPU (AMX bf16), one thread (a second job used the other)")
+def continued_from_export(continued_recipe: str, log: str, *, length: str = "", kept: str = "EMA kept") -> str:
+    """How a later session trained a bundled fp16 export on (FineTuneFrom), for every continued model's card:
+    the recipe, what carried over, what started afresh, and where the second run's log is."""
+    return (f"A later session trained that bundled fp16 export on{length} with the committed recipe "
+            f"recipes/{continued_recipe}.yaml (FineTuneFrom: same networks, loss and settings, {kept}): fresh Adam "
+            f"moments, a fresh data order (seed 1), iterations counted from 0 in its log ({log}). The curve shows "
+            "both runs end to end, the dotted line where the second began.")
+
+
 CONTINUED_HISTORY = (
     "Trained in two runs. The first, recipes/{recipe}.yaml for 25k generator iterations "
     "(docs/runs/{name}-first-25k.metrics.csv), was bundled while its curve was still falling (in-domain FID "
-    "{before} and recall {recall} at 5k-25k). A later session trained that bundled fp16 export on with the "
-    "committed recipe recipes/{recipe}_continued.yaml (FineTuneFrom: same networks, loss and settings, EMA kept): "
-    "fresh Adam moments, a fresh data order (seed 1), iterations counted from 0 in its log "
-    "(docs/runs/{name}.metrics.csv). The curve shows both runs end to end, the dotted line where the second began.")
+    "{before} and recall {recall} at 5k-25k). " + continued_from_export("{recipe}_continued", "docs/runs/{name}.metrics.csv"))
 VANILLA_FIRST_RUN = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
                                  "recipes/vanilla_fashion_mnist.yaml", 25_000, {"fid": 1, "recall": 3})
 # The R1 attempts (2026-12-02): the vanilla recipe with --model.init_args.r1_gamma 1 or 10, stopped after
@@ -362,13 +368,11 @@ MODELS = {
                 f"iterations), where its FID was still falling ({PROGAN_AT_20K['fid']}, recall "
                 f"{PROGAN_AT_20K['recall']}), and on to 960k in a later session, the same run resumed exactly "
                 "(docs/runs/progan-fashion-mnist-first-30k.metrics.csv). That run was bundled at 30k, its FID still "
-                f"falling ({PROGAN_AT_30K['fid']}, recall {PROGAN_AT_30K['recall']}), and a later session trained the "
-                "bundled fp16 export on at 32x32 for 12k more iterations (384k images, to 1,344k) with "
-                "recipes/progan_fashion_mnist_continued.yaml (FineTuneFrom: same networks, loss and settings, the "
-                "grown stage and the EMA kept): fresh Adam moments (the paper resets them per phase anyway), a "
-                "fresh data order (seed 1), iterations counted from 0 in its log (docs/runs/progan-fashion-mnist."
-                "metrics.csv). The curve shows both runs end to end, the dotted line where the second began; the "
-                "stage grids are the first run's (its 32x32 grid at 30k).")),
+                f"falling ({PROGAN_AT_30K['fid']}, recall {PROGAN_AT_30K['recall']}). "
+                + continued_from_export("progan_fashion_mnist_continued", "docs/runs/progan-fashion-mnist.metrics.csv",
+                                        length=" at 32x32 for 12k more iterations (384k images, to 1,344k)",
+                                        kept="the grown stage and the EMA kept")
+                + " The stage grids are the first run's (its 32x32 grid at 30k).")),
         "stage_grids": "figures/progan-fashion-mnist-stages.png",
     },
     "sngan-cifar10": cifar10_model(
@@ -432,10 +436,9 @@ MODELS = {
         "planned at 8k and stopped at the 7k checkpoint when the run proved slower on this machine than timed (the "
         "recipe now says 7k; the learning rate is constant, so nothing else depends on the length); it was bundled "
         f"while its curve was still falling steeply (in-domain FID {' / '.join(WGANGP_FIRST_RUN['fid'])} at "
-        "2k / 4k / 6k, 55.72 at 7k as measured by this script). A later session trained that bundled fp16 export on "
-        "with recipes/wgan_gp_cifar10_cpu_continued.yaml (FineTuneFrom: same networks, loss and settings, EMA "
-        "kept): fresh Adam moments, a fresh data order (seed 1), iterations counted from 0 in its log. The curve "
-        "shows both runs end to end, the dotted line where the second began.",
+        "2k / 4k / 6k, 55.72 at 7k as measured by this script). "
+        + continued_from_export("wgan_gp_cifar10_cpu_continued", "docs/runs/wgan-gp-cifar10.metrics.csv",
+                                length=" for 5k more iterations"),
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, constant learning "
         "rate, EMA 0.999",
         [{"source": "Miyato et al. 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
