@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import functools
 import json
 import sys
 from pathlib import Path
@@ -125,10 +126,16 @@ def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, p
 def curve_points(run_csv: str, recipe: str, until: int, digits: dict[str, int]) -> dict[str, list[str]]:
     """A run's in-training evaluations (its log in docs/runs) up to ``until`` generator iterations, each
     number in ``digits`` (name -> decimals) as the cards quote them: read from the log, not copied by hand."""
+    rows = [row for row in _logged_evaluations(run_csv, recipe) if row["g_iter"] <= until]
+    return {key: [f"{row[key]:.{places}f}" for row in rows] for key, places in digits.items()}
+
+
+@functools.cache
+def _logged_evaluations(run_csv: str, recipe: str) -> tuple[dict[str, float], ...]:
+    """A log's evaluations, read once: several entries quote points of the same log."""
     from bundle_run import curve_rows, evaluation_period_in
 
-    rows = [row for row in curve_rows(ROOT / run_csv, evaluation_period_in(ROOT / recipe)) if row["g_iter"] <= until]
-    return {key: [f"{row[key]:.{places}f}" for row in rows] for key, places in digits.items()}
+    return tuple(curve_rows(ROOT / run_csv, evaluation_period_in(ROOT / recipe)))
 
 
 def curve_point(run_csv: str, recipe: str, at: int, digits: dict[str, int]) -> dict[str, str]:
@@ -140,6 +147,8 @@ def curve_point(run_csv: str, recipe: str, at: int, digits: dict[str, int]) -> d
 # bundled; a later session trained the bundled export on (recipes/*_continued.yaml, FineTuneFrom).
 CONTINUED_HARDWARE = ("first 25k: 2-core AMD EPYC CPU, one thread (other runs shared the 2 cores); the rest: "
                       "2-core Intel Xeon CPU (AMX bf16), one thread (a second job used the other)")
+
+
 def continued_from_export(continued_recipe: str, log: str, *, length: str = "", kept: str = "EMA kept") -> str:
     """How a later session trained a bundled fp16 export on (FineTuneFrom), for every continued model's card:
     the recipe, what carried over, what started afresh, and where the second run's log is."""
@@ -147,6 +156,13 @@ def continued_from_export(continued_recipe: str, log: str, *, length: str = "", 
             f"recipes/{continued_recipe}.yaml (FineTuneFrom: same networks, loss and settings, {kept}): fresh Adam "
             f"moments, a fresh data order (seed 1), iterations counted from 0 in its log ({log}). The curve shows "
             "both runs end to end, the dotted line where the second began.")
+
+
+def continued_overrides(first_run: str, first_span: str, second_span: str, continued_recipe: str) -> str:
+    """The "recipe overrides" text of a model trained in two runs, the second from the first's bundled export
+    with its committed recipe unchanged: ``first_run`` is the first run's own overrides text."""
+    return (f"the first run ({first_span}): {first_run}; the second ({second_span}): none "
+            f"(ganzoo fit --config recipes/{continued_recipe}.yaml)")
 
 
 CONTINUED_HISTORY = (
@@ -355,11 +371,11 @@ MODELS = {
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", RUN_MINUTES["progan-fashion-mnist"], batch_size=32,
-            hardware=PROGAN_FASHION_HARDWARE, overrides=(
-                "the first run (0-30k): " + run_in_parts(
-                    "progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
-                    length_override="--model.init_args.max_images_shown 1024000", final_stop="30k (960k images)")
-                + "; the second (30k-42k): none (ganzoo fit --config recipes/progan_fashion_mnist_continued.yaml)"),
+            hardware=PROGAN_FASHION_HARDWARE, overrides=continued_overrides(
+                run_in_parts("progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
+                             length_override="--model.init_args.max_images_shown 1024000",
+                             final_stop="30k (960k images)"),
+                "0-30k", "30k-42k", "progan_fashion_mnist_continued"),
             history=(
                 "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
@@ -448,11 +464,10 @@ MODELS = {
           "metric": "Inception score", "value": "7.86 +- 0.07",
           "note": "ResNet, unsupervised; Inception network; NOT comparable with the in-domain IS below"}],
         hardware=WGANGP_CIFAR10_HARDWARE,
-        overrides="the first run (0-7k): none in effect: started as `ganzoo fit --config "
-                  "recipes/wgan_gp_cifar10_cpu.yaml` when the recipe said 8k iterations, stopped after the 7k "
-                  "checkpoint, and the recipe cut to 7k; the learning rate is constant, so the first 7k iterations "
-                  "are those of a 7k run; the second (7k-12k): none (ganzoo fit --config "
-                  "recipes/wgan_gp_cifar10_cpu_continued.yaml)",
+        overrides=continued_overrides(
+            "none in effect: started as `ganzoo fit --config recipes/wgan_gp_cifar10_cpu.yaml` when the recipe said "
+            "8k iterations, stopped after the 7k checkpoint, and the recipe cut to 7k; the learning rate is constant, "
+            "so the first 7k iterations are those of a 7k run", "0-7k", "7k-12k", "wgan_gp_cifar10_cpu_continued"),
         history="The first run's log is docs/runs/wgan-gp-cifar10-first-7k.metrics.csv; its training-curve points "
                 "missing from that log (Lightning dropped evaluations logged just before an epoch ended, fixed "
                 "since) were measured after training from the run's checkpoints with the run's own evaluation "
