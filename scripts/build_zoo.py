@@ -46,7 +46,8 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True,
                         hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
                         history: str = "", overrides: str = "") -> dict:
-    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged."""
+    """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged.
+    ``minutes`` is the run's wall time, or "" when ``hardware`` states it per part (``hardware_in_parts``)."""
     name = f"{variant}-fashion-mnist"
     return {
         "variant": variant,
@@ -58,7 +59,7 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {
             "recipe overrides": overrides or f"none (ganzoo fit --config recipes/{recipe}.yaml)",
-            "hardware": f"{hardware}, {minutes}",
+            "hardware": f"{hardware}, {minutes}" if minutes else hardware,
             "batch size": batch_size,
             "optimizer": optimizer,
             "precision": precision,
@@ -244,9 +245,20 @@ DCGAN_CIFAR10_OVERRIDES = ("none in effect: started as `ganzoo fit --config reci
 # The runs of the later 2026-12-01 sessions: two one-thread runs side by side on the 2 cores of
 # an Intel Xeon with AMX bf16; wall time from the training queue's log, the in-training evaluations included.
 CPU_RUN_HARDWARE = "2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other)"
+EPYC_RUN_HARDWARE = "2-core AMD EPYC CPU, one thread (a second run used the other)"
+
+
+def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
+    """The hardware line of a model trained in parts on different machines: each part as
+    "its iterations: the machine, its wall time", in training order."""
+    return "; ".join(f"{span}: {machine}, {minutes}" for span, machine, minutes in parts)
+
+
 # progan-fashion-mnist's third part ran on another machine of a later session.
-PROGAN_FASHION_HARDWARE = ("0-30k: 2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other); "
-                           "30k-42k: 2-core AMD EPYC CPU, one thread (a second run used the other)")
+PROGAN_FASHION_HARDWARE = hardware_in_parts(
+    ("0-20k", CPU_RUN_HARDWARE, "97 min (twenty evaluations included; about 3 min of it paused for measurements)"),
+    ("20k-30k", CPU_RUN_HARDWARE, "46 min (ten evaluations included)"),
+    ("30k-42k", EPYC_RUN_HARDWARE, "36 min (twelve evaluations included)"))
 # wgan-gp-cifar10 was trained on from its bundled export in a later session, on another machine.
 WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv", "recipes/wgan_gp_cifar10_cpu.yaml",
                                 7_000, {"fid": 1})
@@ -256,9 +268,6 @@ WGANGP_CIFAR10_HARDWARE = ("0-7k: 2-core Intel Xeon CPU (AMX bf16), one thread (
 RUN_MINUTES = {
     "wgan-cifar10": "120 min (four evaluations included)",
     "progan-cifar10": "110 min (four evaluations included)",
-    "progan-fashion-mnist": ("179 min in three parts: 97 (0-20k, twenty evaluations included; about 3 min "
-                             "of it paused for measurements) + 46 (20k-30k, ten evaluations included) + 36 "
-                             "(30k-42k, twelve evaluations included)"),
     "rasgan-cifar10": "93 min (four evaluations included)",
     "vanilla-cifar10": ("158 min in two parts: 108 (0-50k, ten evaluations included; about 8 min of it "
                         "paused for timing measurements) + 50 (50k-75k, five evaluations included)"),
@@ -370,7 +379,7 @@ MODELS = {
             "Progressive growing (Karras et al. 2018) from 4x4 to 32x32 on Fashion-MNIST padded to 32x32 "
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
-            "EMA 0.999, optimizer state reset per phase", RUN_MINUTES["progan-fashion-mnist"], batch_size=32,
+            "EMA 0.999, optimizer state reset per phase", "", batch_size=32,
             hardware=PROGAN_FASHION_HARDWARE, overrides=continued_overrides(
                 run_in_parts("progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
                              length_override="--model.init_args.max_images_shown 1024000",

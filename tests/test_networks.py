@@ -32,6 +32,7 @@ from ganzoo.nn.sngan import DiscriminatorBlock, GeneratorBlock, OptimizedDiscrim
 GENERATORS = {
     "mlp": (lambda: MLPGenerator(hidden_dim=16), (2,)),
     "mlp-tanh": (lambda: MLPGenerator(latent_dim=4, out_dim=3, hidden_dim=16, output_activation="tanh"), (3,)),
+    "mlp-batch-norm": (lambda: MLPGenerator(latent_dim=4, out_dim=3, hidden_dim=16, batch_norm=True), (3,)),
     "dcgan-28": (lambda: DCGANGenerator(latent_dim=16, resolution=28, channels=1, base_width=8), (1, 28, 28)),
     "dcgan-32": (lambda: DCGANGenerator(latent_dim=16, resolution=32, base_width=8), (3, 32, 32)),
     "dcgan-64": (lambda: DCGANGenerator(latent_dim=16, resolution=64, base_width=4), (3, 64, 64)),
@@ -103,6 +104,26 @@ def test_mlp_generator_output_is_unbounded_by_default():
     with torch.no_grad():
         G.net[-1].bias.fill_(10.0)
         assert (G(torch.randn(8, 2)) > 5).all()
+
+
+def test_mlp_generator_batch_norm_standardises_each_hidden_unit_over_the_batch():
+    """batch_norm=True: each hidden layer's pre-activations have batch mean 0 and (biased) variance 1 in
+    training; without it the network has no BatchNorm, so earlier checkpoints keep their keys."""
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=4, out_dim=3, hidden_dim=16, n_layers=2, batch_norm=True).train()
+    activations = [m for m in G.net if isinstance(m, nn.ReLU)]
+    seen = []
+    for act in activations:
+        act.register_forward_hook(lambda module, inputs, output: seen.append(inputs[0].detach()))
+    G(3.0 * torch.randn(64, 4) + 1.0)
+    assert len(seen) == 2
+    for pre_activation in seen:
+        assert torch.allclose(pre_activation.mean(0), torch.zeros(16), atol=1e-5)
+        assert torch.allclose(pre_activation.var(0, unbiased=False), torch.ones(16), atol=1e-3)
+    plain = MLPGenerator(latent_dim=4, out_dim=3, hidden_dim=16, n_layers=2)
+    assert not any(isinstance(m, nn.BatchNorm1d) for m in plain.modules())
+    assert [k for k in plain.state_dict()] == ["net.0.weight", "net.0.bias", "net.2.weight", "net.2.bias",
+                                               "net.4.weight", "net.4.bias"]
 
 
 @pytest.mark.parametrize("name", list(GENERATORS))

@@ -1,7 +1,8 @@
 """Fully connected networks for low-dimensional toy data (2-D Gaussian mixtures, the theory experiments).
 
-No batch norm anywhere: it couples the samples of a batch, so results would change with the per-process
-batch size under DDP, and it hides mode collapse on toy data. Weights keep PyTorch's default init.
+No batch norm by default: it couples the samples of a batch and hides mode collapse on toy data. The
+generator can have it (``batch_norm=True``, as DCGAN's generator does, for images); under DDP the loop makes
+it normalise over the global batch (``ganzoo/nn/cross_process_bn.py``). Weights keep PyTorch's default init.
 """
 from __future__ import annotations
 
@@ -13,13 +14,16 @@ from ganzoo.nn.layers import check_choice, check_positive, make_activation, mayb
 
 def _mlp(
     in_dim: int, hidden_dim: int, out_dim: int, n_layers: int, activation: str, spectral_norm: bool = False,
-    dropout: float = 0.0,
+    dropout: float = 0.0, batch_norm: bool = False,
 ) -> nn.Sequential:
-    """``n_layers`` hidden layers (Linear + activation [+ dropout]) followed by a Linear output layer."""
+    """``n_layers`` hidden layers (Linear [+ BatchNorm] + activation [+ dropout]) and a Linear output layer."""
     layers: list[nn.Module] = []
     width = in_dim
     for _ in range(n_layers):
-        layers += [maybe_spectral_norm(nn.Linear(width, hidden_dim), spectral_norm), make_activation(activation)]
+        layers.append(maybe_spectral_norm(nn.Linear(width, hidden_dim), spectral_norm))
+        if batch_norm:  # only when asked: state-dict keys stay those of earlier checkpoints
+            layers.append(nn.BatchNorm1d(hidden_dim))
+        layers.append(make_activation(activation))
         if dropout > 0:  # no module at all otherwise: state-dict keys stay those of earlier checkpoints
             layers.append(nn.Dropout(dropout))
         width = hidden_dim
@@ -44,6 +48,8 @@ class MLPGenerator(Generator):
 
     ``output_activation=None`` (default) leaves the output unbounded: toy data such as the 5x5 Gaussian
     grid lives in [-4.2, 4.2], outside tanh's range. Use ``"tanh"`` for data scaled to [-1, 1].
+    ``batch_norm=True`` puts BatchNorm between each hidden Linear and its activation (DCGAN's generator
+    recipe, Radford et al. 2015, on fully connected layers).
     """
 
     def __init__(
@@ -55,12 +61,13 @@ class MLPGenerator(Generator):
         activation: str = "relu",
         output_activation: str | None = None,
         image_shape: list[int] | None = None,
+        batch_norm: bool = False,
     ) -> None:
         check_positive(latent_dim=latent_dim, out_dim=out_dim, hidden_dim=hidden_dim, n_layers=n_layers)
         check_choice("output_activation", output_activation, [None, "tanh"])
         _check_image_shape(image_shape, out_dim, "out_dim")
         super().__init__(latent_dim, image_shape or (out_dim,))
-        self.net = _mlp(latent_dim, hidden_dim, out_dim, n_layers, activation)
+        self.net = _mlp(latent_dim, hidden_dim, out_dim, n_layers, activation, batch_norm=bool(batch_norm))
         self.squash = nn.Tanh() if output_activation == "tanh" else nn.Identity()
         self._record_config(locals())
 
