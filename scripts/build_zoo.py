@@ -159,11 +159,13 @@ def continued_from_export(continued_recipe: str, log: str, *, length: str = "", 
             "both runs end to end, the dotted line where the second began.")
 
 
-def continued_overrides(first_run: str, first_span: str, second_span: str, continued_recipe: str) -> str:
-    """The "recipe overrides" text of a model trained in two runs, the second from the first's bundled export
-    with its committed recipe unchanged: ``first_run`` is the first run's own overrides text."""
-    return (f"the first run ({first_span}): {first_run}; the second ({second_span}): none "
-            f"(ganzoo fit --config recipes/{continued_recipe}.yaml)")
+def continued_overrides(first_run: str, first_span: str, second_span: str, continued_recipe: str,
+                        second_run: str = "") -> str:
+    """The "recipe overrides" text of a model trained in two runs, the second from the first's bundled export:
+    ``first_run`` / ``second_run`` are each run's own overrides text (default for the second: its committed
+    recipe unchanged)."""
+    second_run = second_run or f"none (ganzoo fit --config recipes/{continued_recipe}.yaml)"
+    return f"the first run ({first_span}): {first_run}; the second ({second_span}): {second_run}"
 
 
 CONTINUED_HISTORY = (
@@ -177,6 +179,9 @@ VANILLA_FIRST_RUN = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metr
 VANILLA_R1 = {gamma: curve_points(f"docs/runs/vanilla-fashion-mnist-r1-gamma{gamma}.metrics.csv",
                                   "recipes/vanilla_fashion_mnist.yaml", 20_000, {"fid": 1, "recall": 3})
               for gamma in (1, 10)}
+# BatchNorm in the generator (2026-12-02, recipes/vanilla_fashion_mnist_batch_norm.yaml), its full 25k.
+VANILLA_BATCH_NORM = curve_points("docs/runs/vanilla-fashion-mnist-batch-norm.metrics.csv",
+                                  "recipes/vanilla_fashion_mnist_batch_norm.yaml", 25_000, {"fid": 1, "recall": 3})
 VANILLA_NO_R1 = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
                              "recipes/vanilla_fashion_mnist.yaml", 20_000, {"fid": 1, "recall": 3})
 
@@ -262,13 +267,18 @@ PROGAN_FASHION_HARDWARE = hardware_in_parts(
 # wgan-gp-cifar10 was trained on from its bundled export in a later session, on another machine.
 WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv", "recipes/wgan_gp_cifar10_cpu.yaml",
                                 7_000, {"fid": 1})
-WGANGP_CIFAR10_HARDWARE = ("0-7k: 2-core Intel Xeon CPU (AMX bf16), one thread (a second run used the other), 110 min "
-                           "(three evaluations included); 7k-12k: 2-core AMD EPYC CPU, one thread (a second run used "
-                           "the other), 51 min (five evaluations included)")
+WGANGP_CIFAR10_HARDWARE = hardware_in_parts(
+    ("0-7k", CPU_RUN_HARDWARE, "110 min (three evaluations included)"),
+    ("7k-22k", EPYC_RUN_HARDWARE, "WGANGP_SECOND_MINUTES"))
+# rasgan-cifar10 was trained on from its bundled export in a later session, on another machine.
+RASGAN_CIFAR10_FIRST_RUN = curve_points("docs/runs/rasgan-cifar10-first-20k.metrics.csv",
+                                        "recipes/rasgan_cifar10_cpu.yaml", 20_000, {"fid": 1})
+RASGAN_CIFAR10_HARDWARE = hardware_in_parts(
+    ("0-20k", CPU_RUN_HARDWARE, "93 min (four evaluations included)"),
+    ("20k-36k", EPYC_RUN_HARDWARE, "63 min (eight evaluations included)"))
 RUN_MINUTES = {
     "wgan-cifar10": "120 min (four evaluations included)",
     "progan-cifar10": "110 min (four evaluations included)",
-    "rasgan-cifar10": "93 min (four evaluations included)",
     "vanilla-cifar10": ("158 min in two parts: 108 (0-50k, ten evaluations included; about 8 min of it "
                         "paused for timing measurements) + 50 (50k-75k, five evaluations included)"),
 }
@@ -335,7 +345,14 @@ MODELS = {
         f"gamma 1, {' / '.join(VANILLA_R1[10]['fid'])} and {' / '.join(VANILLA_R1[10]['recall'])} with gamma 10, "
         f"against {' / '.join(VANILLA_NO_R1['fid'])} and {' / '.join(VANILLA_NO_R1['recall'])} without: a "
         "faster start, but recall at or below the run without by 20k, so both were stopped after their 20k "
-        "evaluation (docs/runs/vanilla-fashion-mnist-r1-gamma1.metrics.csv, -r1-gamma10.metrics.csv).",
+        "evaluation (docs/runs/vanilla-fashion-mnist-r1-gamma1.metrics.csv, -r1-gamma10.metrics.csv). "
+        "A generator-side change helped recall but not enough: BatchNorm in the generator's hidden layers "
+        "(recipes/vanilla_fashion_mnist_batch_norm.yaml, MLPGenerator(batch_norm=true), as DCGAN's generator "
+        "normalises; one thread, about 0.04 s per iteration) measured FID "
+        f"{' / '.join(VANILLA_BATCH_NORM['fid'])} and recall {' / '.join(VANILLA_BATCH_NORM['recall'])} at 5k-25k "
+        f"against {' / '.join(VANILLA_FIRST_RUN['fid'])} and {' / '.join(VANILLA_FIRST_RUN['recall'])} without: "
+        "recall up by two thirds at equal length, FID the same, still far below 0.40 "
+        "(docs/runs/vanilla-fashion-mnist-batch-norm.metrics.csv); not kept.",
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999", MINUTES["vanilla"],
         hardware=CONTINUED_HARDWARE, history=CONTINUED_HISTORY.format(
             recipe="vanilla_fashion_mnist", name="vanilla-fashion-mnist",
@@ -443,27 +460,37 @@ MODELS = {
     "rasgan-cifar10": {"like_for_like": "sngan-cifar10",
                        "like_for_like_why": "the same networks and batch; RaSGAN without spectral norm against "
                                             "hinge with spectral norm", **cifar10_model(
-        "rasgan", "rasgan_cifar10_cpu",
+        "rasgan", "rasgan_cifar10_cpu_continued",
         "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the SN-GAN paper's standard CNN without "
         "spectral normalisation (the RaSGAN paper's CIFAR-10 networks) at half width, batch 64: the same networks "
-        "and batch as sngan-cifar10, so the two differ only in the loss and spectral norm.",
+        "and batch as sngan-cifar10, so the two differ only in the loss and spectral norm. 36k generator "
+        "iterations in two runs (the paper trains 100k), each sized for one CPU thread in one session. The first, "
+        "recipes/rasgan_cifar10_cpu.yaml for 20k (docs/runs/rasgan-cifar10-first-20k.metrics.csv), was bundled "
+        f"while its curve was still falling (in-domain FID {' / '.join(RASGAN_CIFAR10_FIRST_RUN['fid'])} at "
+        "5k-20k). " + continued_from_export("rasgan_cifar10_cpu_continued", "docs/runs/rasgan-cifar10.metrics.csv",
+                                           length=" for 16k more iterations"),
         "Adam 2e-4, betas (0.5, 0.999), RaSGAN loss, 1 D step per G step, EMA 0.999",
         [{"source": "Jolicoeur-Martineau 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
           "value": "-", "note": "the paper's CIFAR-10 table for this setting (full width, batch 32, 100k iterations) "
                                 "ranks RaSGAN ahead of SGAN; Inception features, NOT comparable with the in-domain "
-                                "numbers or with FID on the JPEG copy"}])},
+                                "numbers or with FID on the JPEG copy"}],
+        hardware=RASGAN_CIFAR10_HARDWARE,
+        overrides=continued_overrides("none (ganzoo fit --config recipes/rasgan_cifar10_cpu.yaml)", "0-20k",
+                                      "20k-36k", "rasgan_cifar10_cpu_continued"))},
     "wgan-gp-cifar10": cifar10_model(
         "wgan-gp", "wgan_gp_cifar10_cpu_continued",
         "WGAN-GP (Gulrajani et al. 2017) on the SN-GAN paper's standard CNN without spectral norm (the networks of "
         "that paper's WGAN-GP baseline) at a quarter width (128 channels at the bottom), with the WGAN-GP paper's "
-        "optimizer and penalty: 12k generator iterations in two runs (60k critic steps; the paper trains "
+        "optimizer and penalty: 22k generator iterations in two runs (110k critic steps; the paper trains "
         "100k), each sized for one CPU thread in one session. The first, recipes/wgan_gp_cifar10_cpu.yaml, was "
         "planned at 8k and stopped at the 7k checkpoint when the run proved slower on this machine than timed (the "
         "recipe now says 7k; the learning rate is constant, so nothing else depends on the length); it was bundled "
         f"while its curve was still falling steeply (in-domain FID {' / '.join(WGANGP_FIRST_RUN['fid'])} at "
-        "2k / 4k / 6k, 55.72 at 7k as measured by this script). "
+        "2k / 4k / 6k, 55.72 at 7k: its registry entry at commit a4b8c1e). "
         + continued_from_export("wgan_gp_cifar10_cpu_continued", "docs/runs/wgan-gp-cifar10.metrics.csv",
-                                length=" for 5k more iterations"),
+                                length=" for 15k more iterations")
+        + " The zoo bundled that run twice: 5k into it (12k in all; in-domain FID 49.94) and at its end (22k in "
+          "all), its curve still falling both times.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, constant learning "
         "rate, EMA 0.999",
         [{"source": "Miyato et al. 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
@@ -476,12 +503,15 @@ MODELS = {
         overrides=continued_overrides(
             "none in effect: started as `ganzoo fit --config recipes/wgan_gp_cifar10_cpu.yaml` when the recipe said "
             "8k iterations, stopped after the 7k checkpoint, and the recipe cut to 7k; the learning rate is constant, "
-            "so the first 7k iterations are those of a 7k run", "0-7k", "7k-12k", "wgan_gp_cifar10_cpu_continued"),
+            "so the first 7k iterations are those of a 7k run", "0-7k", "7k-22k", "wgan_gp_cifar10_cpu_continued",
+            second_run=run_in_parts("wgan_gp_cifar10_cpu_continued", "5,000 and 13,000", STILL_FALLING)),
         history="The first run's log is docs/runs/wgan-gp-cifar10-first-7k.metrics.csv; its training-curve points "
                 "missing from that log (Lightning dropped evaluations logged just before an epoch ended, fixed "
                 "since) were measured after training from the run's checkpoints with the run's own evaluation "
                 "callback and protocol (scripts/evaluate_checkpoints.py; "
-                "docs/runs/wgan-gp-cifar10-first-7k.evaluations.csv)."),
+                "docs/runs/wgan-gp-cifar10-first-7k.evaluations.csv). The second run's first resume named its "
+                "checkpoint instead of `last`, so Lightning logged it into a new folder; the two logs were joined "
+                "at the checkpoint's step, as `--ckpt_path last` does itself (ganzoo/training_cli.py)."),
     "wgan-cifar10": cifar10_model(
         "wgan", "wgan_cifar10_cpu",
         "WGAN with weight clipping (Arjovsky et al. 2017) on the paper-size DCGAN networks for 32x32 (base width "
