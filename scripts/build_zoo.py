@@ -269,7 +269,8 @@ WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv"
                                 7_000, {"fid": 1})
 WGANGP_CIFAR10_HARDWARE = hardware_in_parts(
     ("0-7k", CPU_RUN_HARDWARE, "110 min (three evaluations included)"),
-    ("7k-22k", EPYC_RUN_HARDWARE, "158 min in three parts: 51 + 87 + 20 (five, eight and two evaluations included; 8 min paused for a benchmark excluded)"))
+    ("7k-22k", EPYC_RUN_HARDWARE, "158 min in three parts: 51 + 87 + 20 (five, eight and two evaluations "
+                                  "included; 8 min paused for a benchmark excluded)"))
 # rasgan-cifar10 was trained on from its bundled export in a later session, on another machine.
 RASGAN_CIFAR10_FIRST_RUN = curve_points("docs/runs/rasgan-cifar10-first-20k.metrics.csv",
                                         "recipes/rasgan_cifar10_cpu.yaml", 20_000, {"fid": 1})
