@@ -86,19 +86,22 @@ class GanzooCLI(LightningCLI):
         return
 
     def before_instantiate_classes(self) -> None:
-        """``--ckpt_path last`` with a configured logger: find the newest ``last.ckpt`` of this
-        recipe's runs and continue in ITS run folder (same ``version_N``: one folder per run)."""
+        """Resuming with a configured logger continues in the checkpoint's own run folder (same
+        ``version_N``: one folder per run): ``--ckpt_path last`` finds the newest ``last.ckpt`` of
+        this recipe's runs; a named checkpoint of one of them is continued in its folder too."""
         self._resume_folder = None
         config = self.config[self.subcommand] if self.subcommand else self.config
-        logger = config.get("trainer", {}).get("logger") if config.get("ckpt_path") == "last" else None
+        ckpt_path = config.get("ckpt_path")
+        logger = config.get("trainer", {}).get("logger") if ckpt_path else None
         init_args = getattr(logger, "init_args", None)
         if init_args is None or "save_dir" not in init_args or "version" not in init_args:
             return  # no logger settings to read: before_fit looks under the instantiated logger
         root = Path(init_args.save_dir) / (init_args.get("name") or "")
-        checkpoint = _newest_last_checkpoint(root)
+        checkpoint = _newest_last_checkpoint(root) if ckpt_path == "last" else Path(ckpt_path)
         config["ckpt_path"] = str(checkpoint)
         run_folder = checkpoint.parent.parent
-        if run_folder.parent == root and run_folder.name.startswith("version_") and init_args.version is None:
+        same_recipe = run_folder.resolve().parent == root.resolve()
+        if same_recipe and run_folder.name.startswith("version_") and init_args.version is None:
             suffix = run_folder.name[len("version_"):]
             init_args.version = int(suffix) if suffix.isdigit() else run_folder.name
             self._resume_folder = run_folder

@@ -76,6 +76,23 @@ def test_resume_applies_new_learning_rates_in_the_same_run_folder(tmp_path, monk
     assert ",4.0," in logged and ",8.0," in logged  # both parts of the run in one log
 
 
+def test_resume_from_a_named_checkpoint_continues_in_its_run_folder(tmp_path, monkeypatch):
+    """--ckpt_path naming one of the recipe's checkpoints resumes like `last`: same folder, one joined log."""
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")
+    base = ["fit", "--config", recipe, "--data.init_args.n_samples", "2048", "--trainer.log_every_n_steps", "1"] + QUICK
+    run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "4"])
+    (checkpoint,) = tmp_path.rglob("last.ckpt")
+    cli = run_lightning_cli(base + ["--model.init_args.max_generator_iterations", "8",
+                                    "--ckpt_path", str(checkpoint.relative_to(tmp_path))])
+    assert cli.model.generator_iterations == 8
+    assert cli.model.discriminator_steps == 8 * 5  # continued, not restarted
+    run_folders = {path.parent.parent for path in tmp_path.rglob("last.ckpt")}
+    assert run_folders == {checkpoint.parent.parent}, "resume must continue in the checkpoint's version_N folder"
+    logged = (checkpoint.parent.parent / "metrics.csv").read_text()
+    assert ",4.0," in logged and ",8.0," in logged  # both parts of the run in one log
+
+
 def test_resume_refuses_a_length_already_reached(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")
