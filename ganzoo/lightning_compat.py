@@ -12,8 +12,13 @@ from __future__ import annotations
 import warnings
 
 import lightning
-from lightning.pytorch.callbacks import ModelCheckpoint, RichProgressBar
+from lightning.pytorch import LightningModule
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, RichProgressBar
 from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.loops.optimization.manual import _ManualOptimization
+from lightning.pytorch.plugins.precision import MixedPrecision, Precision
+from lightning.pytorch.strategies import SingleDeviceStrategy
 from lightning.pytorch.trainer.connectors.logger_connector import _LoggerConnector
 
 TESTED_LIGHTNING = "2.6"
@@ -27,7 +32,13 @@ PRIVATE_API = (
     (RichProgressBar, "_add_task"),
     (RichProgressBar, "_update"),
     (RichProgressBar, "_update_metrics"),
+    (_ManualOptimization, "_on_before_step"),  # what LightningOptimizer._on_before_step is set to
+    (_ManualOptimization, "_on_after_step"),
 )
+
+# The hooks Lightning dispatches around every manual optimizer step (``manual_backward`` and
+# ``LightningOptimizer.step``), through its strategy and precision plugin.
+OPTIMIZER_STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
 
 
 def should_update_logs(trainer) -> bool:
@@ -45,6 +56,41 @@ def write_logs_now(trainer, metrics: dict[str, float]) -> None:
 def set_every_n_train_steps(checkpoint: ModelCheckpoint, steps: int) -> None:
     """A ModelCheckpoint's period in optimizer steps, changed after construction (once n_critic is known)."""
     checkpoint._every_n_train_steps = int(steps)
+
+
+def plain_steps_are_equivalent(trainer, module: LightningModule) -> bool:
+    """True when ``loss.backward()`` and ``optimizer.step()`` do exactly what ``manual_backward`` and
+    ``LightningOptimizer.step`` would: one process (no DDP gradient hooks), no gradient scaler (fp32 or
+    bf16-mixed), and no callback or module hook listening to the step. Lightning's dispatch of those
+    empty hooks costs about 0.3-0.5 ms per optimizer step on a CPU (benchmarks/RESULTS.md), paid
+    n_critic + 1 times per generator iteration. A callback can declare that it overrides a step hook
+    but does not need it now with a ``needs_optimizer_step_hooks`` attribute (the DivergenceGuard
+    does when it checks no gradient norms)."""
+    precision = trainer.precision_plugin
+    plain_precision = type(precision) is Precision or (
+        type(precision) is MixedPrecision and precision.scaler is None)
+    if type(trainer.strategy) is not SingleDeviceStrategy or not plain_precision:
+        return False
+    if type(module).backward is not LightningModule.backward:
+        return False
+    if any(getattr(type(module), hook) is not getattr(LightningModule, hook) for hook in OPTIMIZER_STEP_HOOKS):
+        return False
+    return not any(_listens_to_optimizer_steps(callback) for callback in trainer.callbacks)
+
+
+def _listens_to_optimizer_steps(callback: Callback) -> bool:
+    declared = getattr(callback, "needs_optimizer_step_hooks", None)
+    if declared is not None:
+        return bool(declared)
+    return any(getattr(type(callback), hook) is not getattr(Callback, hook) for hook in OPTIMIZER_STEP_HOOKS)
+
+
+def plain_optimizer_step(optimizer: LightningOptimizer) -> None:
+    """``optimizer.step()`` without the hook dispatch, still counted as Lightning counts it
+    (``trainer.global_step``, checkpoint periods and logging depend on that count)."""
+    optimizer._on_before_step()
+    optimizer.optimizer.step()
+    optimizer._on_after_step()
 
 
 def check_private_api() -> list[str]:

@@ -2,6 +2,8 @@
 
 * channels_last gives the plain path's losses, gradients and trained weights up to float rounding.
 * ``GAN.training_only`` freezes exactly what Lightning's ``toggled_optimizer`` freezes.
+* plain ``loss.backward()`` / ``optimizer.step()`` (when no hook listens) train exactly as Lightning's
+  hook dispatch does, with the same step count;
 * fused Adam makes the foreach update; the cached latent generator draws the same latents as a
   fresh one per step; compile skips D when a gradient penalty needs double backward.
 """
@@ -17,7 +19,8 @@ import ganzoo
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks/ package lives at the repo root
 
 from benchmarks.specs import TINY_DCGAN, TINY_WGAN_GP  # noqa: E402
-from benchmarks.training import StepSettings, random_images, run_ganzoo  # noqa: E402
+from benchmarks.training import StepSettings, make_loader, random_images, run_ganzoo  # noqa: E402
+from ganzoo.callbacks import DivergenceGuard  # noqa: E402
 from ganzoo.gans import DCGAN, WGANGP  # noqa: E402
 from ganzoo.gans.base import _make_optimizer  # noqa: E402
 from ganzoo.seeding import Stream, step_seed  # noqa: E402
@@ -149,6 +152,37 @@ def test_fused_adam_makes_the_foreach_update():
         torch.testing.assert_close(a, b, rtol=1e-6, atol=1e-7)
 
 
+def _graph_capture_check_ran(*args, **kwargs):
+    raise LookupError("the CUDA graph-capture check ran (it asks which accelerator is available)")
+
+
+@pytest.mark.parametrize("name, torch_cls, kwargs", [("adam", torch.optim.Adam, {"betas": (0.5, 0.999), "foreach": True}),
+                                                     ("rmsprop", torch.optim.RMSprop, {"foreach": True})])
+def test_optimizers_skip_only_the_cuda_graph_check_on_cpu(monkeypatch, name, torch_cls, kwargs):
+    torch.manual_seed(0)
+    weights = [torch.randn(16, 8, 3, 3), torch.randn(16)]
+    grads = [[torch.randn_like(w) for w in weights] for _ in range(3)]
+    ours_params = [torch.nn.Parameter(w.clone()) for w in weights]
+    torch_params = [torch.nn.Parameter(w.clone()) for w in weights]
+    ours = _make_optimizer(name, ours_params, 2e-4, kwargs.get("betas", (0.5, 0.999)))
+    reference = torch_cls(torch_params, lr=2e-4, **kwargs)
+    assert isinstance(ours, torch_cls)
+    for step in grads:
+        for p, q, g in zip(ours_params, torch_params, step):
+            p.grad, q.grad = g.clone(), g.clone()
+        reference.step()
+        with monkeypatch.context() as patch:
+            patch.setattr(torch.accelerator, "current_accelerator", _graph_capture_check_ran)
+            ours.step()  # would raise if the check ran
+    for a, b in zip(ours_params, torch_params):
+        assert torch.equal(a, b)
+    # Parameters elsewhere (here: the meta device) still get torch's check.
+    elsewhere = _make_optimizer(name, [torch.nn.Parameter(torch.empty(3, device="meta"))], 2e-4, (0.5, 0.999))
+    monkeypatch.setattr(torch.accelerator, "current_accelerator", _graph_capture_check_ran)
+    with pytest.raises(LookupError, match="graph-capture check ran"):
+        elsewhere._accelerator_graph_capture_health_check()
+
+
 def test_step_seed_formula_and_stream_names():
     assert step_seed(3, 7, Stream.G_LATENTS) == ((3 * 1_000_003 + 7) * 8 + 2) % (2**63)
     assert len({step_seed(0, 5, stream) for stream in Stream}) == len(Stream) == 8  # no two streams collide
@@ -175,3 +209,47 @@ def test_compile_skips_the_discriminator_under_a_gradient_penalty(gp_weight, d_c
     module.configure_model()
     assert module.generator._compiled_call_impl is not None
     assert (module.discriminator._compiled_call_impl is not None) is d_compiled
+
+
+class _StepListener(L.Callback):
+    """Counts the per-optimizer-step hooks Lightning calls (its presence forces the dispatching path)."""
+
+    def __init__(self) -> None:
+        self.backwards = self.steps = 0
+
+    def on_before_backward(self, trainer, pl_module, loss) -> None:
+        self.backwards += 1
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer) -> None:
+        self.steps += 1
+
+
+def _fit_tiny_wgan_gp(callbacks, iterations=3):
+    torch.manual_seed(0)
+    spec = TINY_WGAN_GP
+    module = WGANGP(generator=spec.generator, discriminator=spec.discriminator, max_generator_iterations=iterations,
+                    sample_every_n_iterations=0, seed=0)
+    trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, enable_checkpointing=False,
+                        enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks)
+    trainer.fit(module, train_dataloaders=make_loader(random_images(spec), spec.batch_size, CPU, seed=0))
+    return module, trainer
+
+
+def test_plain_optimizer_steps_train_exactly_as_lightnings_hook_dispatch():
+    plain, plain_trainer = _fit_tiny_wgan_gp([DivergenceGuard()])  # no gradient-norm limit: needs no step hook
+    listener = _StepListener()
+    dispatched, dispatched_trainer = _fit_tiny_wgan_gp([listener])
+    assert plain._plain_steps and not dispatched._plain_steps
+    optimizer_steps = 3 * (plain.hparams.n_critic + 1)
+    assert listener.backwards == listener.steps == optimizer_steps  # the hooks still run where they are wanted
+    assert plain_trainer.global_step == dispatched_trainer.global_step == optimizer_steps
+    for name, tensor in dispatched.state_dict().items():
+        assert torch.equal(plain.state_dict()[name], tensor), name
+    for a, b in zip(plain_trainer.optimizers, dispatched_trainer.optimizers):
+        for state_a, state_b in zip(a.state.values(), b.state.values()):
+            assert all(torch.equal(state_a[key], state_b[key]) for key in state_b)
+
+
+def test_a_gradient_norm_limit_keeps_lightnings_step_hooks():
+    module, _ = _fit_tiny_wgan_gp([DivergenceGuard(max_grad_norm=1e6)], iterations=1)
+    assert not module._plain_steps

@@ -73,6 +73,11 @@ class DivergenceGuard(Callback):
         self._optimizer_roles: dict[int, str] = {}
         self._batch_position = (0, 0)  # (generator iteration, discriminator step) this batch works on
 
+    @property
+    def needs_optimizer_step_hooks(self) -> bool:
+        # Without a gradient-norm limit on_before_optimizer_step does nothing: the loop may skip it.
+        return self.max_grad_norm is not None
+
     # ---- collecting (no host sync)
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch, batch_idx) -> None:
         # A batch works on generator iteration (completed + 1), whether it is one of the n_critic

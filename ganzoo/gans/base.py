@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from ganzoo import regularizers
-from ganzoo.lightning_compat import should_update_logs
+from ganzoo.lightning_compat import plain_optimizer_step, plain_steps_are_equivalent, should_update_logs
 from ganzoo.gans.sample_logging import log_sample_grid
 from ganzoo.losses import get_loss
 from ganzoo.nn import build_network
@@ -173,6 +173,7 @@ class GAN(L.LightningModule):
         self._latent_rngs: dict[torch.device, torch.Generator] = {}  # one per device, re-seeded every draw
         self._channels_last = False  # decided in configure_model, once the Trainer's device is known
         self._networks_compiled = False
+        self._plain_steps = False  # decided in on_fit_start, once the Trainer's callbacks are known
         self.watched_terms: dict[str, Tensor] = {}  # this batch's loss terms, for the divergence guard
         self.register_load_state_dict_post_hook(_refresh_counters_hook)
         # The predicted player's parameters before its last move (prediction step; None = off).
@@ -306,8 +307,8 @@ class GAN(L.LightningModule):
                     self.watch_term(value, name.replace("_", " "))
             self.watch_term(total, "discriminator loss")
             d_opt.zero_grad(set_to_none=True)
-            self.manual_backward(total)
-            d_opt.step()
+            self._backward(total)
+            self._optimizer_step(d_opt)
         if hp.clip_value is not None:
             regularizers.clip_weights_(self.discriminator, hp.clip_value)
         return logs
@@ -323,10 +324,22 @@ class GAN(L.LightningModule):
                 g_loss = self.loss.generator(d_real, d_fake)
                 self.watch_term(g_loss, "generator loss")
                 g_opt.zero_grad(set_to_none=True)
-                self.manual_backward(g_loss)
+                self._backward(g_loss)
             self._remember_before_move("generator")
-            g_opt.step()
+            self._optimizer_step(g_opt)
         return {"g_loss": g_loss.detach()}
+
+    def _backward(self, loss: Tensor) -> None:
+        if self._plain_steps:
+            loss.backward()
+        else:
+            self.manual_backward(loss)
+
+    def _optimizer_step(self, optimizer) -> None:
+        if self._plain_steps:
+            plain_optimizer_step(optimizer)
+        else:
+            optimizer.step()
 
     # ------------------------------------------------------------------ prediction step
     def _remember_before_move(self, player: str) -> None:
@@ -410,6 +423,8 @@ class GAN(L.LightningModule):
         checkpoint["ganzoo"] = {"variant": variant, "generator_iterations": self.generator_iterations}
 
     def on_fit_start(self) -> None:
+        # Skip Lightning's per-step hook dispatch when nothing listens to it (same updates, same counts).
+        self._plain_steps = plain_steps_are_equivalent(self.trainer, self)
         if self._trainer is not None and self.trainer.is_global_zero:  # the short form of a model summary
             count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
             print(f"{type(self).__name__}: G {type(self.generator).__name__} {count(self.generator):,} parameters, "
@@ -626,13 +641,32 @@ def _channels_last_helps(module: GAN) -> bool:
     return device.type == "cuda" or (device.type == "cpu" and torch.backends.mkldnn.is_available())
 
 
+class _SkipGraphCaptureCheckOnCPU:
+    """Adam and RMSprop ask, on every step, whether a CUDA graph is being captured. With a CUDA
+    build of PyTorch on a machine without a GPU the answer is never cached: each step queries the
+    driver library (NVML), about 0.25 ms, paid n_critic + 1 times per generator iteration. CPU
+    parameters cannot be updated inside a CUDA graph, so the check is skipped for them."""
+
+    def _accelerator_graph_capture_health_check(self) -> None:
+        if self.param_groups[0]["params"][0].device.type != "cpu":
+            super()._accelerator_graph_capture_health_check()
+
+
+class _Adam(_SkipGraphCaptureCheckOnCPU, torch.optim.Adam):
+    pass
+
+
+class _RMSprop(_SkipGraphCaptureCheckOnCPU, torch.optim.RMSprop):
+    pass
+
+
 def _make_optimizer(name: str, params, lr: float, betas, fused: bool = False) -> torch.optim.Optimizer:
     """Multi-tensor ("foreach") updates everywhere; on a GPU, single-kernel "fused" Adam / SGD
     (RMSprop has no fused version). Both compute the same update up to float rounding."""
     if name == "adam":
-        return torch.optim.Adam(params, lr=lr, betas=tuple(betas), **_fast_impl(fused))
+        return _Adam(params, lr=lr, betas=tuple(betas), **_fast_impl(fused))
     if name == "rmsprop":
-        return torch.optim.RMSprop(params, lr=lr, foreach=True)
+        return _RMSprop(params, lr=lr, foreach=True)
     return torch.optim.SGD(params, lr=lr, **_fast_impl(fused))
 
 
