@@ -171,7 +171,8 @@ def continued_overrides(first_run: str, first_span: str, second_span: str, conti
 CONTINUED_HISTORY = (
     "Trained in two runs. The first, recipes/{recipe}.yaml for 25k generator iterations "
     "(docs/runs/{name}-first-25k.metrics.csv), was bundled while its curve was still falling (in-domain FID "
-    "{before} and recall {recall} at 5k-25k). " + continued_from_export("{recipe}_continued", "docs/runs/{name}.metrics.csv"))
+    "{before} and recall {recall} at 5k-25k). "
+    + continued_from_export("{recipe}_continued", "docs/runs/{name}.metrics.csv"))
 VANILLA_FIRST_RUN = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
                                  "recipes/vanilla_fashion_mnist.yaml", 25_000, {"fid": 1, "recall": 3})
 # The R1 attempts (2026-12-02): the vanilla recipe with --model.init_args.r1_gamma 1 or 10, stopped after
@@ -233,7 +234,9 @@ SNGAN_HALF_WIDTH = curve_points("docs/runs/sngan-cifar10.metrics.csv", "recipes/
                                 {"fid": 2, "recall": 3})
 
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
-MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)", "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)", "sngan": "107 min (50 + 57)"}
+MINUTES = {"vanilla": "56 min (18 + 38; the second run's six evaluations included)",
+           "wgan": "195 min (52 + 85 + 43 + 15)", "wgan_gp": "223 min (56 + 57 + 96 + 14)",
+           "sngan": "107 min (50 + 57)"}
 # The wide RaSGAN, from the training queue's log: 56 min for 0-25k on one thread (a second job used the other
 # core part of the time), 6 min for 25k-27.5k on one thread, then two threads to the end.
 RASGAN_WIDE_HARDWARE = ("2-core Intel Xeon CPU (AMX bf16): 0-27.5k on one thread (a second job used the other core "
@@ -302,7 +305,8 @@ MODELS = {
         "dataset_id": "fashion_mnist",
         "description": "DCGAN (Radford et al. 2015) trained on Fashion-MNIST at 28x28 on a 2-core CPU with the "
                        "recipe as committed: the zoo's first checkpoint. Bundled with the package as a full GAN "
-                       "(generator, EMA generator and discriminator, fp16), so it can be sampled offline and fine-tuned.",
+                       "(generator, EMA generator and discriminator, fp16), so it can be sampled offline and "
+                       "fine-tuned.",
         "recipe": "recipes/dcgan_fashion_mnist.yaml",
         "run": "docs/runs/dcgan_fashion_mnist_cpu_version_0.metrics.csv",
         "training": {
@@ -314,7 +318,8 @@ MODELS = {
             "precision": "fp32",
         },
         "paper": [{"source": "Radford et al. 2015", "dataset": "-", "metric": "-", "value": "-",
-                   "note": "the paper reports no Fashion-MNIST numbers; compare with the calibration in docs/metrics.md"}],
+                   "note": "the paper reports no Fashion-MNIST numbers; compare with the calibration in "
+                           "docs/metrics.md"}],
         "sample_grid": "figures/dcgan-fashion-mnist.png",
         "bar": FASHION_BAR,
     },
@@ -429,7 +434,8 @@ MODELS = {
         SNGAN_CIFAR10_PAPER, hardware="2-core AMD EPYC CPU, two threads, 103 min (evaluations included)",
         bar=SNGAN_CIFAR10_BAR, history=(
             "It replaces a 2,680-iteration ResNet run (in-domain FID 116.7, recall 0.01; Inception FID 131.4 under "
-            "the protocol below) whose samples were blurs. Tried and not kept: continuing this run from 30k to 45k iterations "
+            "the protocol below) whose samples were blurs. Tried and not kept: continuing this run from 30k to 45k "
+            "iterations "
             "with the paper's linear learning-rate decay (`--model.init_args.lr_schedule linear "
             "--model.init_args.max_generator_iterations 45000 --ckpt_path last`, so the rate dropped to 1/3 and fell "
             "to 0; 80 min on one thread) moved in-domain FID 38.99 -> 39.32 and recall 0.250 -> 0.265, and Inception "

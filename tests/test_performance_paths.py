@@ -156,8 +156,10 @@ def _graph_capture_check_ran(*args, **kwargs):
     raise LookupError("the CUDA graph-capture check ran (it asks which accelerator is available)")
 
 
-@pytest.mark.parametrize("name, torch_cls, kwargs", [("adam", torch.optim.Adam, {"betas": (0.5, 0.999), "foreach": True}),
-                                                     ("rmsprop", torch.optim.RMSprop, {"foreach": True})])
+@pytest.mark.parametrize("name, torch_cls, kwargs", [
+    ("adam", torch.optim.Adam, {"betas": (0.5, 0.999), "foreach": True}),
+    ("rmsprop", torch.optim.RMSprop, {"foreach": True}),
+])
 def test_optimizers_skip_only_the_cuda_graph_check_on_cpu(monkeypatch, name, torch_cls, kwargs):
     torch.manual_seed(0)
     weights = [torch.randn(16, 8, 3, 3), torch.randn(16)]
