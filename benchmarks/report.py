@@ -83,6 +83,13 @@ Overhead removed from `ganzoo/gans/base.py` after profiling the step with cProfi
   on the CPU the ratios include this saving, about the size of the Lightning loop's remaining cost
   (the probe's difference is near 0 since).
 
+With both changes the probe, which measures the framework's fixed cost, is at parity (ganzoo - hand
+-0.35 ms at 2 threads, -0.08 ms at 1 thread; 0.73 ms before). The model ratios are then within this
+shared 2-core VM's run-to-run scatter: single pairs range from 0.82 to 1.17, and the two full runs of
+2026-12-02 after both changes put different models above 1.02 (2 threads, quiet: dcgan-32 1.037,
+sngan-cnn-32 0.971, wgan-gp-32 1.021, the table below; 1 thread next to a one-thread training run:
+0.989, 1.020, 1.031; dcgan-32 alone there, 15 pairs: 0.990).
+
 What remains is Lightning's per-batch loop (callback hooks per batch, batch fetch and transfer,
 progress tracking, the logger connector): about 0.3 ms per generator iteration on this 2-core CPU
 (the probe), hidden behind GPU work when the GPU is busy.
