@@ -279,8 +279,8 @@ WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv"
                                 7_000, {"fid": 1})
 WGANGP_CIFAR10_HARDWARE = hardware_in_parts(
     ("0-7k", CPU_RUN_HARDWARE, "110 min (three evaluations included)"),
-    ("7k-22k", EPYC_RUN_HARDWARE, "158 min in three parts: 51 + 87 + 20 (five, eight and two evaluations "
-                                  "included; 8 min paused for a benchmark excluded)"))
+    ("7k-30k", EPYC_RUN_HARDWARE, "250 min in four parts: 51 + 87 + 20 + 92 (five, eight, two and eight "
+                                  "evaluations included; 8 and 15 min paused for benchmarks excluded)"))
 # rasgan-cifar10 was trained on from its bundled export in a later session, on another machine.
 RASGAN_CIFAR10_FIRST_RUN = curve_points("docs/runs/rasgan-cifar10-first-20k.metrics.csv",
                                         "recipes/rasgan_cifar10_cpu.yaml", 20_000, {"fid": 1})
@@ -497,16 +497,17 @@ MODELS = {
         "wgan-gp", "wgan_gp_cifar10_cpu_continued",
         "WGAN-GP (Gulrajani et al. 2017) on the SN-GAN paper's standard CNN without spectral norm (the networks of "
         "that paper's WGAN-GP baseline) at a quarter width (128 channels at the bottom), with the WGAN-GP paper's "
-        "optimizer and penalty: 22k generator iterations in two runs (110k critic steps; the paper trains "
+        "optimizer and penalty: 30k generator iterations in two runs (150k critic steps; the paper trains "
         "100k), each sized for one CPU thread in one session. The first, recipes/wgan_gp_cifar10_cpu.yaml, was "
         "planned at 8k and stopped at the 7k checkpoint when the run proved slower on this machine than timed (the "
         "recipe now says 7k; the learning rate is constant, so nothing else depends on the length); it was bundled "
         f"while its curve was still falling steeply (in-domain FID {' / '.join(WGANGP_FIRST_RUN['fid'])} at "
         "2k / 4k / 6k, 55.72 at 7k: its registry entry at commit a4b8c1e). "
         + continued_from_export("wgan_gp_cifar10_cpu_continued", "docs/runs/wgan-gp-cifar10.metrics.csv",
-                                length=" for 15k more iterations")
-        + " The zoo bundled that run twice: 5k into it (12k in all; in-domain FID 49.94) and at its end (22k in "
-          "all), its curve still falling both times.",
+                                length=" for 23k more iterations")
+        + " The zoo bundled that run three times: 5k into it (12k in all; in-domain FID 49.94), 15k into it "
+          "(22k in all; 39.99), both times with its curve still falling, and at 23k (30k in all), where it had "
+          "flattened (38.3-38.4 at 26k-28k in training).",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, constant learning "
         "rate, EMA 0.999",
         [{"source": "Miyato et al. 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
@@ -519,8 +520,8 @@ MODELS = {
         overrides=continued_overrides(
             "none in effect: started as `ganzoo fit --config recipes/wgan_gp_cifar10_cpu.yaml` when the recipe said "
             "8k iterations, stopped after the 7k checkpoint, and the recipe cut to 7k; the learning rate is constant, "
-            "so the first 7k iterations are those of a 7k run", "0-7k", "7k-22k", "wgan_gp_cifar10_cpu_continued",
-            second_run=run_in_parts("wgan_gp_cifar10_cpu_continued", "5,000 and 13,000", STILL_FALLING)),
+            "so the first 7k iterations are those of a 7k run", "0-7k", "7k-30k", "wgan_gp_cifar10_cpu_continued",
+            second_run=run_in_parts("wgan_gp_cifar10_cpu_continued", "5,000, 13,000 and 15,000", STILL_FALLING)),
         history="The first run's log is docs/runs/wgan-gp-cifar10-first-7k.metrics.csv; its training-curve points "
                 "missing from that log (Lightning dropped evaluations logged just before an epoch ended, fixed "
                 "since) were measured after training from the run's checkpoints with the run's own evaluation "
