@@ -1,9 +1,11 @@
 """Every use of Lightning's private API, in one place.
 
 ganzoo needs a few things Lightning keeps private: whether this step's logs will be written (to
-skip ``self.log`` calls, about a millisecond each, in the other steps) and writing logs at once, the optimizer-step period of
-a ``ModelCheckpoint`` (set from generator iterations), the checkpoint's file-name values, the
-resume hook of ``LightningCLI``, and ``RichProgressBar``'s task helpers. They are reached only
+skip ``self.log`` calls, about a millisecond each, in the other steps) and writing logs at once, the
+optimizer-step period of a ``ModelCheckpoint`` (set from generator iterations), the checkpoint's
+file-name values, the resume hook of ``LightningCLI``, ``RichProgressBar``'s task helpers, and the
+manual-optimization loop's step counters (to step an optimizer without Lightning's per-step hook
+dispatch when nothing listens; a profiler then shows no entries for those hooks). They are reached only
 through this module; ``check_private_api()`` lists what has gone missing and a test runs it, so a
 Lightning upgrade that moves one fails loudly in one place instead of somewhere in training.
 """
