@@ -20,6 +20,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.loggers import CSVLogger
 
 from ganzoo.callbacks import DivergenceGuard, GeneratorIterationProgressBar, RNGStateCheckpoint, SaveOnInterrupt
+from ganzoo.checkpoints import is_local_path
 from ganzoo.devices import one_thread_for_small_mlps
 from ganzoo.gans.base import GAN
 
@@ -97,8 +98,13 @@ class GanzooCLI(LightningCLI):
         if init_args is None or "save_dir" not in init_args or "version" not in init_args:
             return  # no logger settings to read: before_fit looks under the instantiated logger
         root = Path(init_args.save_dir) / (init_args.get("name") or "")
-        checkpoint = _newest_last_checkpoint(root) if ckpt_path == "last" else Path(ckpt_path)
-        config["ckpt_path"] = str(checkpoint)
+        if ckpt_path == "last":
+            checkpoint = _newest_last_checkpoint(root)
+            config["ckpt_path"] = str(checkpoint)
+        elif is_local_path(ckpt_path):
+            checkpoint = Path(ckpt_path)
+        else:
+            return  # a remote checkpoint (s3:// ...): passed to Lightning as given, it has no local run folder
         run_folder = checkpoint.parent.parent
         same_recipe = run_folder.resolve().parent == root.resolve()
         if same_recipe and run_folder.name.startswith("version_") and init_args.version is None:

@@ -93,6 +93,15 @@ def test_resume_from_a_named_checkpoint_continues_in_its_run_folder(tmp_path, mo
     assert ",4.0," in logged and ",8.0," in logged  # both parts of the run in one log
 
 
+def test_resume_from_a_remote_checkpoint_passes_its_url_unchanged(tmp_path, monkeypatch):
+    """Only local checkpoints are matched to a run folder; a URL must reach Lightning as given."""
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")
+    with pytest.raises(FileNotFoundError, match="memory://nowhere/last.ckpt"):
+        run_lightning_cli(["fit", "--config", recipe, "--data.init_args.n_samples", "2048",
+                           "--ckpt_path", "memory://nowhere/last.ckpt"] + QUICK)
+
+
 def test_resume_refuses_a_length_already_reached(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     recipe = str(ROOT / "recipes" / "toy" / "wgan_gp_ring.yaml")

@@ -226,21 +226,20 @@ class _StepListener(L.Callback):
         self.steps += 1
 
 
-def _fit_tiny_wgan_gp(callbacks, iterations=3):
+def _fit_tiny_wgan_gp(trainer_kwargs, callbacks, iterations=3):
     torch.manual_seed(0)
     spec = TINY_WGAN_GP
     module = WGANGP(generator=spec.generator, discriminator=spec.discriminator, max_generator_iterations=iterations,
                     sample_every_n_iterations=0, seed=0)
-    trainer = L.Trainer(accelerator="cpu", devices=1, max_epochs=-1, logger=False, enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False, callbacks=callbacks)
+    trainer = L.Trainer(**trainer_kwargs, callbacks=callbacks)
     trainer.fit(module, train_dataloaders=make_loader(random_images(spec), spec.batch_size, CPU, seed=0))
     return module, trainer
 
 
-def test_plain_optimizer_steps_train_exactly_as_lightnings_hook_dispatch():
-    plain, plain_trainer = _fit_tiny_wgan_gp([DivergenceGuard()])  # no gradient-norm limit: needs no step hook
+def test_plain_optimizer_steps_train_exactly_as_lightnings_hook_dispatch(tiny_trainer_kwargs):
+    plain, plain_trainer = _fit_tiny_wgan_gp(tiny_trainer_kwargs, [DivergenceGuard()])  # no gradient-norm limit: needs no step hook
     listener = _StepListener()
-    dispatched, dispatched_trainer = _fit_tiny_wgan_gp([listener])
+    dispatched, dispatched_trainer = _fit_tiny_wgan_gp(tiny_trainer_kwargs, [listener])
     assert plain._plain_steps and not dispatched._plain_steps
     optimizer_steps = 3 * (plain.hparams.n_critic + 1)
     assert listener.backwards == listener.steps == optimizer_steps  # the hooks still run where they are wanted
@@ -252,6 +251,6 @@ def test_plain_optimizer_steps_train_exactly_as_lightnings_hook_dispatch():
             assert all(torch.equal(state_a[key], state_b[key]) for key in state_b)
 
 
-def test_a_gradient_norm_limit_keeps_lightnings_step_hooks():
-    module, _ = _fit_tiny_wgan_gp([DivergenceGuard(max_grad_norm=1e6)], iterations=1)
+def test_a_gradient_norm_limit_keeps_lightnings_step_hooks(tiny_trainer_kwargs):
+    module, _ = _fit_tiny_wgan_gp(tiny_trainer_kwargs, [DivergenceGuard(max_grad_norm=1e6)], iterations=1)
     assert not module._plain_steps
