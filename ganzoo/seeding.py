@@ -10,6 +10,10 @@ from __future__ import annotations
 from enum import IntEnum
 
 NUM_STREAMS = 8  # the seed formula reserves this many streams per step
+# DiffAugment's draws (ganzoo.augment) use the instance-noise streams shifted by this: above every
+# step_seed (< 2**63), so they never repeat another stream's numbers, and the seeds of runs without
+# augmentation stay what they were.
+AUGMENT_SEED_OFFSET = 2**63
 
 
 class Stream(IntEnum):

@@ -21,7 +21,7 @@ from lightning.pytorch.loggers import CSVLogger
 
 from ganzoo.callbacks import DivergenceGuard, GeneratorIterationProgressBar, RNGStateCheckpoint, SaveOnInterrupt
 from ganzoo.checkpoints import is_local_path
-from ganzoo.devices import one_thread_for_small_mlps
+from ganzoo.devices import one_thread_for_small_mlps, slow_cpu_bfloat16_warning
 from ganzoo.gans.base import GAN
 
 
@@ -120,8 +120,12 @@ class GanzooCLI(LightningCLI):
 
     def before_fit(self) -> None:
         _use_generator_iteration_progress_bar(self.trainer)
-        if self.trainer.accelerator.__class__.__name__ == "CPUAccelerator":
+        on_cpu = self.trainer.accelerator.__class__.__name__ == "CPUAccelerator"
+        if on_cpu:
             one_thread_for_small_mlps(self.model)
+        slow_bfloat16 = slow_cpu_bfloat16_warning(self.trainer.precision, on_cpu)
+        if slow_bfloat16:
+            print(slow_bfloat16, file=sys.stderr)
         config = self.config_init[self.subcommand]
         if config.get("ckpt_path") == "last":  # no logger settings in the config: the Trainer's logger
             logger = self.trainer.logger

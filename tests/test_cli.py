@@ -245,6 +245,24 @@ def test_fit_shows_one_progress_bar_in_generator_iterations(tmp_path, monkeypatc
     assert "Epoch 0/-2" not in out and "v_num" not in out and "Tip:" not in out and "FLOPs" not in out
 
 
+@pytest.mark.parametrize("native", [False, True], ids=["emulated", "native"])
+def test_fit_warns_when_the_cpu_only_emulates_bfloat16(native, tmp_path, monkeypatch, capsys):
+    # Without AVX512_BF16 / AMX, bf16-mixed trains 12-16x slower than float32 (ganzoo/devices.py):
+    # a user of a bf16 recipe on such a CPU is told, with the flag that fixes it.
+    from ganzoo.devices import slow_cpu_bfloat16_warning
+
+    monkeypatch.setattr(torch.cpu, "_is_avx512_bf16_supported", lambda: native)
+    monkeypatch.setattr(torch.cpu, "_is_amx_tile_supported", lambda: False)
+    monkeypatch.chdir(tmp_path)
+    recipe = str(ROOT / "recipes" / "toy" / "vanilla_ring.yaml")
+    run_lightning_cli(["fit", "--config", recipe, "--data.init_args.n_samples", "2048", "--trainer.precision",
+                       "bf16-mixed", "--model.init_args.max_generator_iterations", "1"])
+    warned = "--trainer.precision 32-true" in capsys.readouterr().err
+    assert warned is not native
+    assert slow_cpu_bfloat16_warning("32-true", on_cpu=True) is None
+    assert slow_cpu_bfloat16_warning("bf16-mixed", on_cpu=False) is None
+
+
 def test_help_lists_every_subcommand(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])

@@ -29,6 +29,7 @@ import torch
 from torch import Tensor, nn
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from ganzoo import augment as diff_augment
 from ganzoo import regularizers
 from ganzoo.lightning_compat import plain_optimizer_step, plain_steps_are_equivalent, should_update_logs
 from ganzoo.gans.sample_logging import log_sample_grid
@@ -36,7 +37,7 @@ from ganzoo.losses import get_loss
 from ganzoo.nn import build_network
 from ganzoo.nn.base import Discriminator, Generator
 from ganzoo.nn.cross_process_bn import convert_batchnorm_for_processes
-from ganzoo.seeding import Stream, step_seed
+from ganzoo.seeding import AUGMENT_SEED_OFFSET, Stream, step_seed
 from ganzoo.utils import parameters_set_to
 
 # training_step takes Lightning's ``dataloader_iter`` (n_critic batches per step); Lightning calls the
@@ -66,6 +67,10 @@ class GAN(L.LightningModule):
         drift_weight: epsilon-drift penalty eps * E[D(x)^2] (ProGAN); 0 = off.
         instance_noise_std, instance_noise_anneal: instance noise sigma, linearly annealed
             to 0 over that many generator iterations (0 = never anneal).
+        augment: differentiable augmentation of everything D sees, real and fake, in both players'
+            updates (DiffAugment, Zhao et al. 2020; ``ganzoo.augment``): a comma-separated policy
+            from "color", "translation", "cutout" ("color,translation,cutout" is the paper's
+            CIFAR-10 policy). Penalties are taken on the augmented images D scores. None = off.
         ema_decay: decay of the generator's exponential moving average (None = no EMA).
         max_generator_iterations: stop after this many generator updates (None = Trainer decides).
         sample_every_n_iterations, num_sample_images: periodic sample grids with fixed latents.
@@ -125,6 +130,7 @@ class GAN(L.LightningModule):
         drift_weight: float = 0.0,
         instance_noise_std: float = 0.0,
         instance_noise_anneal: int = 0,
+        augment: Optional[str] = None,
         ema_decay: Optional[float] = 0.999,
         max_generator_iterations: Optional[int] = None,
         sample_every_n_iterations: int = 500,
@@ -155,6 +161,7 @@ class GAN(L.LightningModule):
             if instance_noise_std > 0
             else None
         )
+        self.augmentations = diff_augment.parse_policy(augment)
         # The EMA copy never trains: no grads keeps it out of the DDP reducer.
         self.generator_ema = None
         if ema_decay is not None:
@@ -279,6 +286,9 @@ class GAN(L.LightningModule):
         with self.training_only(d_opt):
             with torch.no_grad():
                 fake = self.generate(self._latents(real.shape[0], Stream.D_LATENTS))
+            # What D sees (augmented, if augment is set): its scores and penalties are taken on these.
+            real = self._augmented(real, Stream.D_NOISE_REAL)
+            fake = self._augmented(fake, Stream.D_NOISE_FAKE)
             d_real = self.discriminator(self._noisy(real, Stream.D_NOISE_REAL))
             d_fake = self.discriminator(self._noisy(fake, Stream.D_NOISE_FAKE))
             adversarial = self.loss.discriminator(d_real, d_fake, **self._label_noise_draws(real.shape[0]))
@@ -319,8 +329,9 @@ class GAN(L.LightningModule):
             # Backward inside the block: autograd keeps the predicted D weights it needs.
             with self._at_prediction("discriminator"):
                 fake = self.generate(self._latents(real.shape[0], Stream.G_LATENTS))
-                d_fake = self.discriminator(self._noisy(fake, Stream.G_NOISE_FAKE))
-                d_real = self.discriminator(self._noisy(real, Stream.G_NOISE_REAL)) if self.loss.relativistic else None
+                d_fake = self.discriminator(self._as_seen_by_discriminator(fake, Stream.G_NOISE_FAKE))
+                d_real = (self.discriminator(self._as_seen_by_discriminator(real, Stream.G_NOISE_REAL))
+                          if self.loss.relativistic else None)
                 g_loss = self.loss.generator(d_real, d_fake)
                 self.watch_term(g_loss, "generator loss")
                 g_opt.zero_grad(set_to_none=True)
@@ -499,14 +510,16 @@ class GAN(L.LightningModule):
     def _uniform(self, local_batch: int, stream: int) -> Tensor:
         return self._draw_for_global_batch(torch.rand, local_batch, (), stream)
 
-    def _draw_for_global_batch(self, draw, local_batch: int, sample_shape: tuple, stream: int) -> Tensor:
+    def _draw_for_global_batch(self, draw, local_batch: int, sample_shape: tuple, stream: int,
+                               seed_offset: int = 0) -> Tensor:
         """This process's rows of one draw for the GLOBAL batch from the per-step stream: every
         process makes the same draw, so 1 and N processes train the same model."""
         world, rank = self._world_and_rank()
-        values = draw((local_batch * world, *sample_shape), generator=self._step_rng(stream), device=self.device)
+        values = draw((local_batch * world, *sample_shape), generator=self._step_rng(stream, seed_offset),
+                      device=self.device)
         return values[rank * local_batch : (rank + 1) * local_batch]
 
-    def _step_rng(self, stream: int) -> torch.Generator:
+    def _step_rng(self, stream: int, seed_offset: int = 0) -> torch.Generator:
         """A generator seeded from (seed, step, stream): runs stay reproducible after resume too.
 
         One generator per device is kept and re-seeded, rather than a new one per draw; callers
@@ -516,7 +529,7 @@ class GAN(L.LightningModule):
         rng = self._latent_rngs.get(self.device)
         if rng is None:
             rng = self._latent_rngs[self.device] = torch.Generator(device=self.device)
-        rng.manual_seed(step_seed(self.hparams.seed, step, stream))
+        rng.manual_seed(step_seed(self.hparams.seed, step, stream) + seed_offset)
         return rng
 
     def _label_noise_draws(self, local_batch: int) -> dict[str, Any]:
@@ -532,6 +545,19 @@ class GAN(L.LightningModule):
         if trainer is None:
             return 1, 0
         return trainer.world_size, trainer.global_rank
+
+    def _as_seen_by_discriminator(self, x: Tensor, stream: int) -> Tensor:
+        return self._noisy(self._augmented(x, stream), stream)
+
+    def _augmented(self, x: Tensor, stream: int) -> Tensor:
+        """``x`` under the augment policy, its random choices drawn like instance noise (per step, for the
+        global batch) from the noise stream's augmentation twin: reproducible after a resume and across
+        world sizes."""
+        if not self.augmentations:
+            return x
+        columns = diff_augment.uniforms_needed(self.augmentations)
+        uniforms = self._draw_for_global_batch(torch.rand, x.shape[0], (columns,), stream, AUGMENT_SEED_OFFSET)
+        return diff_augment.augment(x, self.augmentations, uniforms)
 
     def _noisy(self, x: Tensor, stream: int) -> Tensor:
         """``x`` plus instance noise from the per-step stream: reproducible across resumes and world sizes."""
