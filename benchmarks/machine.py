@@ -83,9 +83,13 @@ def describe_machine(device: torch.device) -> dict:
 
 
 def device_slug(info: dict) -> str:
-    """File-name-safe name of the machine, e.g. ``cpu-amd-epyc-2cores`` or ``cuda-nvidia-h100-80gb-hbm3``."""
+    """File-name-safe name of the machine, e.g. ``cpu-amd-epyc-2cores-avx512`` or ``cuda-nvidia-h100-80gb-hbm3``.
+
+    A CPU's name includes its vector capability: VMs report the same model name (``AMD EPYC``) on hosts
+    with and without AVX-512, whose speeds differ several-fold (bfloat16 most of all), and one machine's
+    sections must not be merged into another's file."""
     if info["device_type"] == "cuda":
         name = f"cuda-{info['gpu']}"
     else:
-        name = f"cpu-{info['cpu']}-{info['cpu_cores']}cores"
+        name = f"cpu-{info['cpu']}-{info['cpu_cores']}cores-{info['cpu_capability']}"
     return re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")

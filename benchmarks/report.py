@@ -132,7 +132,7 @@ def regenerate_results_md(out_dir: Path = RESULTS_DIR, target: Path = RESULTS_MD
 
 def render_machine(results: dict) -> str:
     machine = results["machine"]
-    title = machine.get("gpu") or f"CPU: {machine['cpu']} ({machine['cpu_cores']} cores)"
+    title = machine.get("gpu") or f"CPU: {machine['cpu']} ({machine['cpu_cores']} cores, {machine['cpu_capability']})"
     lines = [f"## {title}", "", _machine_line(machine), ""]
     runs = results.get("runs", {})
     commands = sorted({run["command"] for run in runs.values()})

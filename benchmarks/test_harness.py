@@ -113,3 +113,12 @@ def test_overhead_rows_report_the_pairs_difference_and_the_probe_is_not_judged()
     table = "\n".join(_training([row, {**row, "model": "real", "overhead_probe": False,
                                        "ratio": {**row["ratio"], "median": OVERHEAD_LIMIT + 0.01}}]))
     assert "(probe)" in table and f"(over {OVERHEAD_LIMIT})" in table
+
+
+def test_cpus_of_one_name_with_different_vector_units_keep_separate_results():
+    # VMs name AVX2 and AVX-512 hosts alike ("AMD EPYC"); their results must not merge into one file.
+    from benchmarks.machine import device_slug
+
+    machine = {"device_type": "cpu", "cpu": "AMD EPYC", "cpu_cores": 2}
+    slugs = {device_slug({**machine, "cpu_capability": capability}) for capability in ("AVX2", "AVX512")}
+    assert slugs == {"cpu-amd-epyc-2cores-avx2", "cpu-amd-epyc-2cores-avx512"}

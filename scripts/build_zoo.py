@@ -281,6 +281,9 @@ PROGAN_FASHION_HARDWARE = hardware_in_parts(
 # wgan-gp-cifar10 was trained on from its bundled export in a later session, on another machine.
 WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv", "recipes/wgan_gp_cifar10_cpu.yaml",
                                 7_000, {"fid": 1})
+# The continuation's evaluations at 19k-21k (26k-28k in all), where its curve had flattened.
+WGANGP_FLATTENED = {key: values[-3:] for key, values in curve_points(
+    "docs/runs/wgan-gp-cifar10.metrics.csv", "recipes/wgan_gp_cifar10_cpu_continued.yaml", 21_000, {"fid": 2}).items()}
 WGANGP_CIFAR10_HARDWARE = hardware_in_parts(
     ("0-7k", CPU_RUN_HARDWARE, "110 min (three evaluations included)"),
     ("7k-30k", EPYC_RUN_HARDWARE, "250 min in four parts: 51 + 87 + 20 + 92 (five, eight, two and eight "
@@ -513,9 +516,10 @@ MODELS = {
         "2k / 4k / 6k, 55.72 at 7k: its registry entry at commit a4b8c1e). "
         + continued_from_export("wgan_gp_cifar10_cpu_continued", "docs/runs/wgan-gp-cifar10.metrics.csv",
                                 length=" for 23k more iterations")
-        + " The zoo bundled that run three times: 5k into it (12k in all; in-domain FID 49.94), 15k into it "
-          "(22k in all; 39.99), both times with its curve still falling, and at 23k (30k in all), where it had "
-          "flattened (38.3-38.4 at 26k-28k in training).",
+        + " The zoo bundled that run three times: 5k into it (12k in all; in-domain FID 49.94: its registry entry "
+          "at commit bcf0ed9), 15k into it (22k in all; 39.99: the entry at commit 5cd89cb), both "
+          "times with its curve still falling, and at 23k (30k in all), where it had flattened ("
+          + " / ".join(WGANGP_FLATTENED["fid"]) + " at 26k / 27k / 28k in training).",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, constant learning "
         "rate, EMA 0.999",
         [{"source": "Miyato et al. 2018, Table 2", "dataset": "CIFAR-10 (original pixels)", "metric": "FID",
