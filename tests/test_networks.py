@@ -156,7 +156,7 @@ def test_config_records_every_constructor_argument():
     D = MLPDiscriminator(hidden_dim=16, spectral_norm=True)
     assert D.config["kwargs"] == {
         "in_dim": 2, "hidden_dim": 16, "n_layers": 3, "activation": "leaky_relu", "spectral_norm": True,
-        "image_shape": None, "pack": 1, "dropout": 0.0,
+        "image_shape": None, "pack": 1, "dropout": 0.0, "minibatch_stddev": 0,
     }  # fmt: skip
 
 
@@ -177,6 +177,31 @@ def test_packed_mlp_discriminator_scores_each_pack_of_consecutive_samples():
     y[0] += 1.0
     changed = D(y) != scores
     assert changed.tolist() == [True, True, False, False, False, False]
+
+
+def test_mlp_discriminator_minibatch_stddev_feeds_each_groups_variety_to_the_output_layer():
+    """ProGAN's minibatch stddev on the last hidden layer: the output layer gets one more input, the mean
+    over features of each feature's population std over the sample's group of G consecutive samples."""
+    torch.manual_seed(0)
+    D = MLPDiscriminator(in_dim=3, hidden_dim=8, n_layers=2, minibatch_stddev=2)
+    assert D.net[-1].in_features == 9
+    x = torch.randn(6, 3)
+    hidden = D.net[:4](x)  # two Linear + LeakyReLU layers
+    groups = hidden.view(3, 2, 8)
+    variety = ((groups - groups.mean(1, keepdim=True)).pow(2).mean(1) + 1e-8).sqrt().mean(1)  # (3,)
+    by_hand = D.net[-1](torch.cat([hidden, variety.repeat_interleave(2)[:, None]], dim=1)).squeeze(1)
+    torch.testing.assert_close(D(x), by_hand)
+    # A collapsed group (two equal samples) has no variety: the feature is about sqrt(1e-8), and changing
+    # one sample changes its own group's scores only.
+    collapsed = x.clone()
+    collapsed[1] = collapsed[0]
+    assert D.net[:5](collapsed)[0, -1].item() == pytest.approx(1e-4, rel=1e-3)
+    changed = D(collapsed) != D(x)
+    assert changed.tolist() == [True, True, False, False, False, False]  # sample 1, and 0 through the group
+    with pytest.raises(ValueError, match="not divisible by the group size 4"):
+        MLPDiscriminator(in_dim=3, minibatch_stddev=4)(torch.randn(6, 3))
+    with pytest.raises(ValueError, match="minibatch_stddev=-1"):
+        MLPDiscriminator(minibatch_stddev=-1)
 
 
 def test_mlp_discriminator_dropout_zeroes_hidden_units_in_training_only():

@@ -10,13 +10,16 @@ from torch import Tensor, nn
 
 from ganzoo.nn.base import Discriminator, Generator, register_network
 from ganzoo.nn.layers import check_choice, check_positive, make_activation, maybe_spectral_norm
+from ganzoo.nn.progan import minibatch_stddev
 
 
 def _mlp(
     in_dim: int, hidden_dim: int, out_dim: int, n_layers: int, activation: str, spectral_norm: bool = False,
-    dropout: float = 0.0, batch_norm: bool = False,
+    dropout: float = 0.0, batch_norm: bool = False, before_output: nn.Module | None = None,
+    before_output_adds: int = 0,
 ) -> nn.Sequential:
-    """``n_layers`` hidden layers (Linear [+ BatchNorm] + activation [+ dropout]) and a Linear output layer."""
+    """``n_layers`` hidden layers (Linear [+ BatchNorm] + activation [+ dropout]) and a Linear output layer;
+    ``before_output`` (adding ``before_output_adds`` features) sits between them when given."""
     layers: list[nn.Module] = []
     width = in_dim
     for _ in range(n_layers):
@@ -27,8 +30,27 @@ def _mlp(
         if dropout > 0:  # no module at all otherwise: state-dict keys stay those of earlier checkpoints
             layers.append(nn.Dropout(dropout))
         width = hidden_dim
+    if before_output is not None:
+        layers.append(before_output)
+        width += before_output_adds
     layers.append(maybe_spectral_norm(nn.Linear(width, out_dim), spectral_norm))
     return nn.Sequential(*layers)
+
+
+class MinibatchStdDevFeature(nn.Module):
+    """(N, F) -> (N, F + 1): appends, to every sample, how varied its group of ``group_size`` consecutive
+    samples is (the mean over features of each feature's standard deviation over the group): ProGAN's
+    minibatch standard deviation (Karras et al. 2018) on a fully connected layer."""
+
+    def __init__(self, group_size: int) -> None:
+        super().__init__()
+        self.group_size = int(group_size)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return minibatch_stddev(x.view(*x.shape, 1, 1), self.group_size).flatten(1)
+
+    def extra_repr(self) -> str:
+        return f"group_size={self.group_size}"
 
 
 def _check_image_shape(image_shape, flat_dim: int, name: str) -> None:
@@ -86,6 +108,12 @@ class MLPDiscriminator(Discriminator):
     see and a one-sample discriminator cannot; the paper shows packing 2-4 recovers many dropped
     modes. Packs are consecutive samples of the batch, so N must be a multiple of m.
 
+    ``minibatch_stddev=G`` gives the output layer one more input: how varied the sample's group of G
+    consecutive samples is in the last hidden layer (ProGAN's minibatch standard deviation, Karras et al.
+    2018, a cheap form of Salimans et al. 2016's minibatch discrimination). A generator that collapses
+    makes groups less varied than real ones, which D then sees directly. N must be a multiple of G, and
+    the scores are no longer per sample, so gradient penalties do not apply. 0 = off.
+
     ``dropout=p`` zeroes each hidden unit with probability p while training, as the original GAN's
     discriminators did (Goodfellow et al. 2014, Section 5: maxout units with dropout). Its masks come
     from the global RNG: for exact resume, train with ``ganzoo.callbacks.RNGStateCheckpoint``.
@@ -101,14 +129,20 @@ class MLPDiscriminator(Discriminator):
         image_shape: list[int] | None = None,
         pack: int = 1,
         dropout: float = 0.0,
+        minibatch_stddev: int = 0,
     ) -> None:
         check_positive(in_dim=in_dim, hidden_dim=hidden_dim, n_layers=n_layers, pack=pack)
+        if not (isinstance(minibatch_stddev, int) and minibatch_stddev >= 0):
+            raise ValueError(f"minibatch_stddev={minibatch_stddev!r}: the group size must be an integer >= 0 "
+                             "(0 = off)")
         _check_image_shape(image_shape, in_dim, "in_dim")
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"dropout={dropout!r}: the probability of zeroing a hidden unit must be in [0, 1)")
         super().__init__(image_shape or (in_dim,))
         self.pack = pack
-        self.net = _mlp(in_dim * pack, hidden_dim, 1, n_layers, activation, spectral_norm, dropout)
+        variety = MinibatchStdDevFeature(minibatch_stddev) if minibatch_stddev else None
+        self.net = _mlp(in_dim * pack, hidden_dim, 1, n_layers, activation, spectral_norm, dropout,
+                        before_output=variety, before_output_adds=1)
         self._record_config(locals())
 
     def forward(self, x: Tensor) -> Tensor:
