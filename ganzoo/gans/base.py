@@ -162,6 +162,9 @@ class GAN(L.LightningModule):
             else None
         )
         self.augmentations = diff_augment.parse_policy(augment)
+        if self.augmentations and len(self.generator.output_shape) != 3:
+            raise ValueError(f"augment={augment!r} transforms images (C, H, W); this generator makes samples of "
+                             f"shape {tuple(self.generator.output_shape)}")
         # The EMA copy never trains: no grads keeps it out of the DDP reducer.
         self.generator_ema = None
         if ema_decay is not None:
