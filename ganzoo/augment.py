@@ -50,11 +50,13 @@ def _translation(x: Tensor, u: Tensor) -> Tensor:
     # Output pixel (i, j) reads input pixel (i - shift_y, j - shift_x), or zero outside the image.
     rows = torch.arange(height, device=x.device).view(1, height) - shift_y.view(n, 1)
     cols = torch.arange(width, device=x.device).view(1, width) - shift_x.view(n, 1)
-    inside = ((rows >= 0) & (rows < height)).view(n, 1, height, 1) & ((cols >= 0) & (cols < width)).view(n, 1, 1, width)
+    row_inside = ((rows >= 0) & (rows < height)).view(n, 1, height, 1)
+    col_inside = ((cols >= 0) & (cols < width)).view(n, 1, 1, width)
     batch = torch.arange(n, device=x.device).view(n, 1, 1, 1)
     channel = torch.arange(channels, device=x.device).view(1, channels, 1, 1)
-    moved = x[batch, channel, rows.clamp(0, height - 1).view(n, 1, height, 1), cols.clamp(0, width - 1).view(n, 1, 1, width)]
-    return moved * inside.to(x.dtype)
+    source_rows = rows.clamp(0, height - 1).view(n, 1, height, 1)
+    source_cols = cols.clamp(0, width - 1).view(n, 1, 1, width)
+    return x[batch, channel, source_rows, source_cols] * (row_inside & col_inside).to(x.dtype)
 
 
 def _cutout(x: Tensor, u: Tensor) -> Tensor:
