@@ -16,10 +16,9 @@ from ganzoo.nn.progan import minibatch_stddev
 def _mlp(
     in_dim: int, hidden_dim: int, out_dim: int, n_layers: int, activation: str, spectral_norm: bool = False,
     dropout: float = 0.0, batch_norm: bool = False, before_output: nn.Module | None = None,
-    before_output_adds: int = 0,
 ) -> nn.Sequential:
     """``n_layers`` hidden layers (Linear [+ BatchNorm] + activation [+ dropout]) and a Linear output layer;
-    ``before_output`` (adding ``before_output_adds`` features) sits between them when given."""
+    ``before_output`` (a module with an ``added_features`` count) sits between them when given."""
     layers: list[nn.Module] = []
     width = in_dim
     for _ in range(n_layers):
@@ -32,7 +31,7 @@ def _mlp(
         width = hidden_dim
     if before_output is not None:
         layers.append(before_output)
-        width += before_output_adds
+        width += before_output.added_features
     layers.append(maybe_spectral_norm(nn.Linear(width, out_dim), spectral_norm))
     return nn.Sequential(*layers)
 
@@ -41,6 +40,8 @@ class MinibatchStdDevFeature(nn.Module):
     """(N, F) -> (N, F + 1): appends, to every sample, how varied its group of ``group_size`` consecutive
     samples is (the mean over features of each feature's standard deviation over the group): ProGAN's
     minibatch standard deviation (Karras et al. 2018) on a fully connected layer."""
+
+    added_features = 1
 
     def __init__(self, group_size: int) -> None:
         super().__init__()
@@ -142,7 +143,7 @@ class MLPDiscriminator(Discriminator):
         self.pack = pack
         variety = MinibatchStdDevFeature(minibatch_stddev) if minibatch_stddev else None
         self.net = _mlp(in_dim * pack, hidden_dim, 1, n_layers, activation, spectral_norm, dropout,
-                        before_output=variety, before_output_adds=1)
+                        before_output=variety)
         self._record_config(locals())
 
     def forward(self, x: Tensor) -> Tensor:
