@@ -93,10 +93,14 @@ def test_the_discriminator_sees_augmented_images_from_the_step_stream(tiny_train
                   n_critic=1, augment="cutout")
     seen = []
     model.discriminator.register_forward_pre_hook(lambda module, args: seen.append(args[0].detach().clone()))
-    images = torch.rand(64, 3, 32, 32) + 0.5  # no zero pixels: cutout's zeros are the only ones
+    # No zero pixels in what D is shown, so cutout's zeros are the only ones: reals in [0.5, 1.5), and
+    # fakes moved off zero (a tiny generator's tanh gives an exact 0 wherever its last conv sees only ReLU zeros).
+    images = torch.rand(64, 3, 32, 32) + 0.5
+    model.generator.register_forward_hook(lambda module, args, output: output + 3.0)
     fit(model, images, 8, 1, tiny_trainer_kwargs)
     # D update: real, fake; G update: fake. Each loses at most a quarter of its pixels (a 16x16 square).
     assert len(seen) == 3
+    assert all(batch[batch != 0].min() > 0.4 for batch in seen)  # the shift reached the fakes
     for batch in seen:
         zero_fraction = (batch == 0).float().mean(dim=(1, 2, 3))
         assert (zero_fraction > 0).all() and (zero_fraction <= 0.25).all()
