@@ -122,3 +122,22 @@ def test_cpus_of_one_name_with_different_vector_units_keep_separate_results():
     machine = {"device_type": "cpu", "cpu": "AMD EPYC", "cpu_cores": 2}
     slugs = {device_slug({**machine, "cpu_capability": capability}) for capability in ("AVX2", "AVX512")}
     assert slugs == {"cpu-amd-epyc-2cores-avx2", "cpu-amd-epyc-2cores-avx512"}
+
+
+def test_the_overhead_summary_is_read_from_every_machines_results():
+    # RESULTS.md's prose quotes no ratio by hand: its summary table is generated, one row per machine.
+    from benchmarks.report import HEADER, OVERHEAD_LIMIT, overhead_summary
+
+    def machine(cpu, ratios, probe_ms):
+        rows = [{"model": name, "ratio": {"median": r, "min": r - 0.1, "max": r + 0.2}} for name, r in ratios.items()]
+        rows.append({"model": "probe", "overhead_probe": True, "ratio": {"median": 1.0, "min": 0.5, "max": 3.0},
+                     "overhead_ms_per_iteration": {"median": probe_ms}})
+        return {"machine": {"cpu": cpu, "cpu_cores": 2, "cpu_capability": "AVX2"}, "sections": {"training": rows},
+                "runs": {"training": {"date": "2026-12-03", "torch_threads": 1}}}
+
+    machines = [machine("cpu-a", {"m1": OVERHEAD_LIMIT + 0.01, "m2": 0.99}, -0.2), machine("cpu-b", {"m1": 1.0}, 0.4)]
+    summary = "\n".join(overhead_summary(machines))
+    assert "{overhead_summary}" in HEADER
+    assert f"| CPU: cpu-a (2 cores, AVX2) | 2026-12-03 | 1 | **{OVERHEAD_LIMIT + 0.01:.3f}** | 0.990 | -0.20 |" in summary
+    assert "| CPU: cpu-b (2 cores, AVX2) | 2026-12-03 | 1 | 1.000 | - | +0.40 |" in summary
+    assert "Single pairs of these runs range from 0.89 to 1.23." in summary  # the probe's pairs are left out
