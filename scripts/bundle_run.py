@@ -89,17 +89,20 @@ def curve_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
     return [rows[iteration] for iteration in sorted(rows)]
 
 
-def continued_curve_rows(earlier_runs: list[tuple[Path, int]], rows: list[dict[str, float]],
+def continued_curve_rows(earlier_runs: Sequence[tuple], rows: list[dict[str, float]],
                          every: int) -> tuple[list[dict[str, float]], list[int]]:
     """The whole curve of a run started from a bundled model (``FineTuneFrom``), which counts its
-    iterations from 0 again. ``earlier_runs`` is its lineage, oldest first: each run's log and the
-    iterations it trained before the next one started from its export. Each run's evaluations up to
-    that length are shifted by the runs before it, then this run's by all of them. Every run must
-    evaluate at multiples of ``every``. Returns the rows and the iterations where each run took over."""
+    iterations from 0 again. ``earlier_runs`` is its lineage, oldest first: each run's log, the
+    iterations it trained before the next one started from its export and, optionally, its own
+    evaluation period (default ``every``, this run's: the log's rows are read at that period's
+    multiples, so a run that evaluated more often must say so). Each run's evaluations up to that
+    length are shifted by the runs before it, then this run's by all of them. Returns the rows and the
+    iterations where each run took over."""
     curve: list[dict[str, float]] = []
     offset, continued_at = 0, []
-    for earlier_csv, earlier_iterations in earlier_runs:
-        earlier = [row for row in curve_rows(earlier_csv, every) if row["g_iter"] <= earlier_iterations]
+    for earlier_csv, earlier_iterations, *period in earlier_runs:
+        earlier_every = int(period[0]) if period else every
+        earlier = [row for row in curve_rows(earlier_csv, earlier_every) if row["g_iter"] <= earlier_iterations]
         if not earlier:
             raise SystemExit(f"{earlier_csv} has no evaluations up to {earlier_iterations} iterations")
         curve += [{**row, "g_iter": row["g_iter"] + offset} for row in earlier]
@@ -192,10 +195,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("run", type=Path, help="the run folder (holds metrics.csv and checkpoints/last.ckpt)")
     parser.add_argument("name", help="zoo name, e.g. sngan-fashion-mnist")
-    parser.add_argument("--continues", nargs=2, action="append", metavar=("EARLIER_METRICS_CSV", "ITERATIONS"),
+    parser.add_argument("--continues", nargs="+", action="append", metavar="EARLIER_METRICS_CSV ITERATIONS [EVERY]",
                         default=[], help="the run was started from a bundled model (FineTuneFrom) trained for "
-                                         "ITERATIONS generator iterations with this log: the curve shows the runs "
-                                         "end to end. Repeat it, oldest first, for a model continued more than once")
+                                         "ITERATIONS generator iterations with this log, which evaluated every EVERY "
+                                         "iterations (default: as this run): the curve shows the runs end to end. "
+                                         "Repeat it, oldest first, for a model continued more than once")
     parser.add_argument("--stage-grids", nargs="+", metavar="ITER=LABEL", default=None,
                         help="ProGAN: the sample grids to show per stage, e.g. 500=4x4 1500=8x8")
     parser.add_argument("--generator-only", action="store_true",
@@ -209,7 +213,9 @@ def main() -> None:
     rows = curve_rows(metrics_csv, every)
     continued_at: list[int] = []
     if args.continues:
-        lineage = [(Path(earlier_csv), int(iterations)) for earlier_csv, iterations in args.continues]
+        if any(len(values) not in (2, 3) for values in args.continues):
+            parser.error("--continues takes EARLIER_METRICS_CSV ITERATIONS [EVERY]")
+        lineage = [(Path(earlier_csv), *map(int, numbers)) for earlier_csv, *numbers in args.continues]
         rows, continued_at = continued_curve_rows(lineage, rows, every)
     export_weights(args.run, args.name, earlier_iterations=continued_at[-1] if continued_at else 0,
                    kind="generator" if args.generator_only else "gan")

@@ -734,6 +734,14 @@ def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
     assert continued_at == [10000, 20000]
     with pytest.raises(SystemExit, match="no evaluations"):
         continued_curve_rows([(earlier, 1000)], later, every=5000)
+    # An earlier run that evaluated more often than this one names its own period; read at this run's,
+    # its 2500 point would land on 0 and its 7500 one would be dropped.
+    frequent = tmp_path / "frequent.csv"
+    frequent.write_text("g_iter,eval/fid,eval/recall\n2500,40.0,0.1\n5000,30.0,0.2\n7500,25.0,0.25\n"
+                        "10000,20.0,0.3\n")
+    rows, _ = continued_curve_rows([(frequent, 10000, 2500)], later, every=5000)
+    assert [(row["g_iter"], row["fid"]) for row in rows] == [
+        (2500, 40.0), (5000, 30.0), (7500, 25.0), (10000, 20.0), (15000, 15.0)]
 
 
 @pytest.mark.parametrize("earlier_iterations, kind", [(0, "gan"), (25000, "gan"), (0, "generator")])
