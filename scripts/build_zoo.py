@@ -150,29 +150,50 @@ CONTINUED_HARDWARE = ("first 25k: 2-core AMD EPYC CPU, one thread (other runs sh
                       "2-core Intel Xeon CPU (AMX bf16), one thread (a second job used the other)")
 
 
-def continued_from_export(continued_recipe: str, log: str, *, length: str = "", kept: str = "EMA kept") -> str:
+def recipe_seed(recipe: str) -> int:
+    """The recipe's seed_everything: a continued run's data order is drawn from it."""
+    import yaml
+
+    return int(yaml.safe_load((ROOT / "recipes" / f"{recipe}.yaml").read_text())["seed_everything"])
+
+
+def continued_from_export(continued_recipe: str, log: str, *, length: str = "", kept: str = "EMA kept",
+                          export: str = "that bundled fp16 export", first_continuation: bool = True) -> str:
     """How a later session trained a bundled fp16 export on (FineTuneFrom), for every continued model's card:
-    the recipe, what carried over, what started afresh, and where the second run's log is."""
-    return (f"A later session trained that bundled fp16 export on{length} with the committed recipe "
+    the recipe, what carried over, what started afresh (the data order's seed read from the recipe), and where
+    the run's log is. The sentence on the curve's dotted lines comes with the first continuation only."""
+    text = (f"A later session trained {export} on{length} with the committed recipe "
             f"recipes/{continued_recipe}.yaml (FineTuneFrom: same networks, loss and settings, {kept}): fresh Adam "
-            f"moments, a fresh data order (seed 1), iterations counted from 0 in its log ({log}). The curve shows "
-            "both runs end to end, the dotted line where the second began.")
+            f"moments, a fresh data order (seed {recipe_seed(continued_recipe)}), iterations counted from 0 in its "
+            f"log ({log}).")
+    if first_continuation:
+        text += " The curve shows the runs end to end, a dotted line where each continuation began."
+    return text
 
 
-def continued_overrides(first_run: str, first_span: str, second_span: str, continued_recipe: str,
-                        second_run: str = "") -> str:
-    """The "recipe overrides" text of a model trained in two runs, the second from the first's bundled export:
-    ``first_run`` / ``second_run`` are each run's own overrides text (default for the second: its committed
-    recipe unchanged)."""
-    second_run = second_run or f"none (ganzoo fit --config recipes/{continued_recipe}.yaml)"
-    return f"the first run ({first_span}): {first_run}; the second ({second_span}): {second_run}"
+ORDINALS = ("first", "second", "third", "fourth", "fifth")
 
 
-CONTINUED_HISTORY = (
-    "Trained in two runs. The first, recipes/{recipe}.yaml for 25k generator iterations "
-    "(docs/runs/{name}-first-25k.metrics.csv), was bundled while its curve was still falling (in-domain FID "
-    "{before} and recall {recall} at 5k-25k). "
-    + continued_from_export("{recipe}_continued", "docs/runs/{name}.metrics.csv"))
+def unchanged(recipe: str) -> str:
+    """The "recipe overrides" text of a run of its committed recipe as it stands."""
+    return f"none (ganzoo fit --config recipes/{recipe}.yaml)"
+
+
+def continued_overrides(*runs: tuple[str, str]) -> str:
+    """The "recipe overrides" text of a model trained as a chain of runs, each after the first started from the
+    one before's bundled export: every run's span of generator iterations and its own overrides text."""
+    return "; ".join(f"the {ORDINALS[number]} run ({span}): {text}" for number, (span, text) in enumerate(runs))
+
+
+def continued_history(recipe: str, name: str, before: str, recall: str) -> str:
+    """The history of a Fashion-MNIST model whose 25k-iteration first run was bundled and trained on by
+    recipes/{recipe}_continued.yaml."""
+    return (f"Trained in two runs. The first, recipes/{recipe}.yaml for 25k generator iterations "
+            f"(docs/runs/{name}-first-25k.metrics.csv), was bundled while its curve was still falling (in-domain FID "
+            f"{before} and recall {recall} at 5k-25k). "
+            + continued_from_export(f"{recipe}_continued", f"docs/runs/{name}.metrics.csv"))
+
+
 VANILLA_FIRST_RUN = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
                                  "recipes/vanilla_fashion_mnist.yaml", 25_000, {"fid": 1, "recall": 3})
 # The R1 attempts (2026-12-02): the vanilla recipe with --model.init_args.r1_gamma 1 or 10, stopped after
@@ -415,7 +436,7 @@ MODELS = {
         "point, so it was not bundled either (docs/runs/vanilla-fashion-mnist-deep-generator.metrics.csv). "
         + vanilla_attempts_on_batch_norm(),
         "Adam 2e-4, betas (0.5, 0.999), non-saturating loss, 1 D step per G step, EMA 0.999", MINUTES["vanilla"],
-        hardware=CONTINUED_HARDWARE, history=CONTINUED_HISTORY.format(
+        hardware=CONTINUED_HARDWARE, history=continued_history(
             recipe="vanilla_fashion_mnist", name="vanilla-fashion-mnist",
             before=" / ".join(VANILLA_FIRST_RUN["fid"]), recall=" / ".join(VANILLA_FIRST_RUN["recall"]))
         + " The second run was stopped after its 30k checkpoint and evaluation (of the recipe's 40k) to leave the "
@@ -459,10 +480,10 @@ MODELS = {
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", "", batch_size=32,
             hardware=PROGAN_FASHION_HARDWARE, overrides=continued_overrides(
-                run_in_parts("progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
-                             length_override="--model.init_args.max_images_shown 1024000",
-                             final_stop="30k (960k images)"),
-                "0-30k", "30k-42k", "progan_fashion_mnist_continued"),
+                ("0-30k", run_in_parts("progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
+                                       length_override="--model.init_args.max_images_shown 1024000",
+                                       final_stop="30k (960k images)")),
+                ("30k-42k", unchanged("progan_fashion_mnist_continued"))),
             history=(
                 "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
@@ -537,8 +558,8 @@ MODELS = {
                                 "ranks RaSGAN ahead of SGAN; Inception features, NOT comparable with the in-domain "
                                 "numbers or with FID on the JPEG copy"}],
         hardware=RASGAN_CIFAR10_HARDWARE,
-        overrides=continued_overrides("none (ganzoo fit --config recipes/rasgan_cifar10_cpu.yaml)", "0-20k",
-                                      "20k-36k", "rasgan_cifar10_cpu_continued"))},
+        overrides=continued_overrides(("0-20k", unchanged("rasgan_cifar10_cpu")),
+                                      ("20k-36k", unchanged("rasgan_cifar10_cpu_continued"))))},
     "wgan-gp-cifar10": cifar10_model(
         "wgan-gp", "wgan_gp_cifar10_cpu_continued",
         "WGAN-GP (Gulrajani et al. 2017) on the SN-GAN paper's standard CNN without spectral norm (the networks of "
@@ -565,10 +586,10 @@ MODELS = {
           "note": "ResNet, unsupervised; Inception network; NOT comparable with the in-domain IS below"}],
         hardware=WGANGP_CIFAR10_HARDWARE,
         overrides=continued_overrides(
-            "none in effect: started as `ganzoo fit --config recipes/wgan_gp_cifar10_cpu.yaml` when the recipe said "
-            "8k iterations, stopped after the 7k checkpoint, and the recipe cut to 7k; the learning rate is constant, "
-            "so the first 7k iterations are those of a 7k run", "0-7k", "7k-30k", "wgan_gp_cifar10_cpu_continued",
-            second_run=run_in_parts("wgan_gp_cifar10_cpu_continued", "5,000, 13,000 and 15,000", STILL_FALLING)),
+            ("0-7k", "none in effect: started as `ganzoo fit --config recipes/wgan_gp_cifar10_cpu.yaml` when the "
+                     "recipe said 8k iterations, stopped after the 7k checkpoint, and the recipe cut to 7k; the "
+                     "learning rate is constant, so the first 7k iterations are those of a 7k run"),
+            ("7k-30k", run_in_parts("wgan_gp_cifar10_cpu_continued", "5,000, 13,000 and 15,000", STILL_FALLING))),
         history="The first run's log is docs/runs/wgan-gp-cifar10-first-7k.metrics.csv; its training-curve points "
                 "missing from that log (Lightning dropped evaluations logged just before an epoch ended, fixed "
                 "since) were measured after training from the run's checkpoints with the run's own evaluation "
