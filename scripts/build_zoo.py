@@ -209,13 +209,15 @@ VANILLA_BATCH_NORM = curve_points("docs/runs/vanilla-fashion-mnist-batch-norm.me
 VANILLA_DEEP_GENERATOR = curve_points("docs/runs/vanilla-fashion-mnist-deep-generator.metrics.csv",
                                       "recipes/vanilla_fashion_mnist_deep_generator.yaml", 25_000,
                                       {"fid": 1, "recall": 3})
-# Four more recall attempts on that BatchNorm generator (2026-12-02, a 2-core AMD EPYC with AVX2 only, so in
+COUNT_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven"}
+# More recall attempts on that BatchNorm generator (2026-12-02 and -03, a 2-core AMD EPYC with AVX2 only, so in
 # float32; one thread each, two side by side), each against the BatchNorm run's first points.
 VANILLA_ON_BATCH_NORM = {
     "one-sided label smoothing (real target 0.9)": "label_smoothing",
     "a minibatch-stddev feature in the discriminator (groups of 4)": "minibatch_stddev",
     "DiffAugment (translation and cutout)": "diffaugment",
     "the prediction step (Yadav et al. 2018)": "prediction",
+    "spectral normalisation in the discriminator (Miyato et al. 2018; 2026-12-03)": "spectral_norm",
 }
 
 
@@ -238,8 +240,9 @@ def vanilla_attempts_on_batch_norm() -> str:
     verdict = (f"Only {' and '.join(ahead)} ended with more recall than the BatchNorm run at equal iterations, "
                "still far below 0.40" if ahead else "None ended with more recall than the BatchNorm run at equal "
                "iterations")
-    return ("Four more attempts on that BatchNorm generator, each one change (a 2-core AMD EPYC with AVX2 only, so "
-            "in float32, where the BatchNorm run was bf16 on an AVX-512 machine; one thread each): "
+    count = COUNT_WORDS[len(VANILLA_ON_BATCH_NORM)]
+    return (f"{count} more attempts on that BatchNorm generator, each one change (a 2-core AMD EPYC with AVX2 only, "
+            "so in float32, where the BatchNorm run was bf16 on an AVX-512 machine; one thread each): "
             + "; ".join(parts) + f". {verdict}; none was bundled.")
 
 
