@@ -275,6 +275,8 @@ RASGAN_WIDTH_32_HISTORY = (
 # where the first part ended, read from the logs.
 PROGAN_AT_20K = curve_point("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml",
                             20_000, {"fid": 2, "recall": 3})
+PROGAN_AT_42K = curve_point("docs/runs/progan-fashion-mnist-continued-12k.metrics.csv",
+                            "recipes/progan_fashion_mnist_continued.yaml", 12_000, {"fid": 2, "recall": 3})
 PROGAN_AT_30K = curve_point("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml",
                             30_000, {"fid": 2, "recall": 3})
 VANILLA_CIFAR10_AT_50K = curve_point("docs/runs/vanilla-cifar10.metrics.csv", "recipes/vanilla_cifar10_cpu.yaml",
@@ -334,11 +336,22 @@ def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
     return "; ".join(f"{span}: {machine}, {minutes}" for span, machine, minutes in parts)
 
 
-# progan-fashion-mnist's third part ran on another machine of a later session.
+# progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k
+# export) on an AVX2-only one in float32.
+AVX2_RUN_HARDWARE = "2-core AMD EPYC CPU with AVX2 only (float32), one thread (a second run used the other)"
+PROGAN_THIRD_RUN = curve_points("docs/runs/progan-fashion-mnist.metrics.csv",
+                                "recipes/progan_fashion_mnist_continued_2.yaml", 10**9, {"fid": 2, "recall": 3})
+PROGAN_THIRD_RUN_ITERATIONS = 2_000 * len(PROGAN_THIRD_RUN["fid"])
+PROGAN_THIRD_RUN_OVERRIDES = (
+    "`--trainer.precision 32-true` (that CPU had no native bf16, so the recipe's bf16-mixed would have been emulated, "
+    f"measured 12-16x slower); stopped (Ctrl-C) after its {PROGAN_THIRD_RUN_ITERATIONS // 1000}k checkpoint and "
+    "evaluation, of the 30k its recipe allows, to leave the session time to measure it, its curve flattening (FID "
+    f"{' / '.join(PROGAN_THIRD_RUN['fid'][-3:])} at its last three evaluations); the export is that checkpoint")
 PROGAN_FASHION_HARDWARE = hardware_in_parts(
     ("0-20k", CPU_RUN_HARDWARE, "97 min (twenty evaluations included; about 3 min of it paused for measurements)"),
     ("20k-30k", CPU_RUN_HARDWARE, "46 min (ten evaluations included)"),
-    ("30k-42k", EPYC_RUN_HARDWARE, "36 min (twelve evaluations included)"))
+    ("30k-42k", EPYC_RUN_HARDWARE, "36 min (twelve evaluations included)"),
+    (f"42k-{42 + PROGAN_THIRD_RUN_ITERATIONS // 1000}k", AVX2_RUN_HARDWARE, "95 min (nine evaluations included)"))
 # wgan-gp-cifar10 was trained on from its bundled export in a later session, on another machine.
 WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv", "recipes/wgan_gp_cifar10_cpu.yaml",
                                 7_000, {"fid": 1})
@@ -480,7 +493,7 @@ MODELS = {
                                "at a session's end, and to move from one thread to two")),
     "progan-fashion-mnist": {
         **fashion_mnist_model(
-            "progan", "progan_fashion_mnist_continued",
+            "progan", "progan_fashion_mnist_continued_2",
             "Progressive growing (Karras et al. 2018) from 4x4 to 32x32 on Fashion-MNIST padded to 32x32 "
             "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
@@ -489,7 +502,9 @@ MODELS = {
                 ("0-30k", run_in_parts("progan_fashion_mnist", "20,000", "a session's end, its FID still falling",
                                        length_override="--model.init_args.max_images_shown 1024000",
                                        final_stop="30k (960k images)")),
-                ("30k-42k", unchanged("progan_fashion_mnist_continued"))),
+                ("30k-42k", unchanged("progan_fashion_mnist_continued")),
+                (f"42k-{42 + PROGAN_THIRD_RUN_ITERATIONS // 1000}k", PROGAN_THIRD_RUN_OVERRIDES)),
+            precision="bf16-mixed to 42k, then float32 (`--trainer.precision 32-true`: that CPU had no native bf16)",
             history=(
                 "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
                 "recipe first said 160k; the 160k run it replaces ended with in-domain FID 59.06 and recall 0.003, "
@@ -499,9 +514,20 @@ MODELS = {
                 f"{PROGAN_AT_20K['recall']}), and on to 960k in a later session, the same run resumed exactly "
                 "(docs/runs/progan-fashion-mnist-first-30k.metrics.csv). That run was bundled at 30k, its FID still "
                 f"falling ({PROGAN_AT_30K['fid']}, recall {PROGAN_AT_30K['recall']}). "
-                + continued_from_export("progan_fashion_mnist_continued", "docs/runs/progan-fashion-mnist.metrics.csv",
+                + continued_from_export("progan_fashion_mnist_continued",
+                                        "docs/runs/progan-fashion-mnist-continued-12k.metrics.csv",
                                         length=" at 32x32 for 12k more iterations (384k images, to 1,344k)",
                                         kept="the grown stage and the EMA kept")
+                + f" That run's export was bundled at 42k (FID {PROGAN_AT_42K['fid']}, recall "
+                  f"{PROGAN_AT_42K['recall']}). "
+                + continued_from_export("progan_fashion_mnist_continued_2", "docs/runs/progan-fashion-mnist.metrics.csv",
+                                        length=f" for {PROGAN_THIRD_RUN_ITERATIONS // 1000}k more iterations "
+                                               f"({PROGAN_THIRD_RUN_ITERATIONS * 32 // 1000:,}k images, to "
+                                               f"{1344 + PROGAN_THIRD_RUN_ITERATIONS * 32 // 1000:,}k)",
+                                        kept="the grown stage and the EMA kept", export="the 42k export",
+                                        first_continuation=False)
+                + f" Its evaluations every 2k: FID {' / '.join(PROGAN_THIRD_RUN['fid'])} and recall "
+                  f"{' / '.join(PROGAN_THIRD_RUN['recall'])}."
                 + " The stage grids are the first run's (its 32x32 grid at 30k).")),
         "stage_grids": "figures/progan-fashion-mnist-stages.png",
     },
