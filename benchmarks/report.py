@@ -134,7 +134,8 @@ def overhead_summary(machines: list[dict]) -> list[str]:
     recorded = [m for m in machines if m.get("sections", {}).get("training")]
     if not recorded:
         return ["(no training section recorded yet)"]
-    models = sorted({row["model"] for m in recorded for row in m["sections"]["training"] if not row.get("overhead_probe")})
+    models = sorted({row["model"] for m in recorded for row in m["sections"]["training"]
+                     if not row.get("overhead_probe")})
     lines = ["| machine | measured | threads | " + " | ".join(models) + " | probe: ganzoo - hand ms / iteration |",
              "| --- | --- | --- | " + " | ".join("---" for _ in models) + " | --- |"]
     for m in recorded:

@@ -213,8 +213,8 @@ def main() -> None:
     rows = curve_rows(metrics_csv, every)
     continued_at: list[int] = []
     if args.continues:
-        if any(len(values) not in (2, 3) for values in args.continues):
-            parser.error("--continues takes EARLIER_METRICS_CSV ITERATIONS [EVERY]")
+        if any(len(values) not in (2, 3) or not all(n.isdigit() for n in values[1:]) for values in args.continues):
+            parser.error("--continues takes EARLIER_METRICS_CSV ITERATIONS [EVERY], the last two whole numbers")
         lineage = [(Path(earlier_csv), *map(int, numbers)) for earlier_csv, *numbers in args.continues]
         rows, continued_at = continued_curve_rows(lineage, rows, every)
     export_weights(args.run, args.name, earlier_iterations=continued_at[-1] if continued_at else 0,
