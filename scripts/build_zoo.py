@@ -339,9 +339,15 @@ def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
 # progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k
 # export) on an AVX2-only one in float32.
 AVX2_RUN_HARDWARE = "2-core AMD EPYC CPU with AVX2 only (float32), one thread (a second run used the other)"
+# The run's length and where it started, from the bundled export's own config (bundle_run wrote both).
+PROGAN_EXPORT = read_config(BUNDLED_DIR / "progan-fashion-mnist.json")
+PROGAN_THIRD_RUN_ITERATIONS = PROGAN_EXPORT["generator_iterations"]
+PROGAN_ALL_ITERATIONS = PROGAN_EXPORT["generator_iterations_before_continuing"] + PROGAN_THIRD_RUN_ITERATIONS
+PROGAN_THIRD_RUN_SPAN = (f"{PROGAN_EXPORT['generator_iterations_before_continuing'] // 1000}k-"
+                         f"{PROGAN_ALL_ITERATIONS // 1000}k")
 PROGAN_THIRD_RUN = curve_points("docs/runs/progan-fashion-mnist.metrics.csv",
-                                "recipes/progan_fashion_mnist_continued_2.yaml", 10**9, {"fid": 2, "recall": 3})
-PROGAN_THIRD_RUN_ITERATIONS = 2_000 * len(PROGAN_THIRD_RUN["fid"])
+                                "recipes/progan_fashion_mnist_continued_2.yaml", PROGAN_THIRD_RUN_ITERATIONS,
+                                {"fid": 2, "recall": 3})
 PROGAN_THIRD_RUN_OVERRIDES = (
     "`--trainer.precision 32-true` (that CPU had no native bf16, so the recipe's bf16-mixed would have been emulated, "
     f"measured 12-16x slower); stopped (Ctrl-C) after its {PROGAN_THIRD_RUN_ITERATIONS // 1000}k checkpoint and "
@@ -351,7 +357,7 @@ PROGAN_FASHION_HARDWARE = hardware_in_parts(
     ("0-20k", CPU_RUN_HARDWARE, "97 min (twenty evaluations included; about 3 min of it paused for measurements)"),
     ("20k-30k", CPU_RUN_HARDWARE, "46 min (ten evaluations included)"),
     ("30k-42k", EPYC_RUN_HARDWARE, "36 min (twelve evaluations included)"),
-    (f"42k-{42 + PROGAN_THIRD_RUN_ITERATIONS // 1000}k", AVX2_RUN_HARDWARE, "95 min (nine evaluations included)"))
+    (PROGAN_THIRD_RUN_SPAN, AVX2_RUN_HARDWARE, "95 min (nine evaluations included)"))
 # wgan-gp-cifar10 was trained on from its bundled export in a later session, on another machine.
 WGANGP_FIRST_RUN = curve_points("docs/runs/wgan-gp-cifar10-first-7k.metrics.csv", "recipes/wgan_gp_cifar10_cpu.yaml",
                                 7_000, {"fid": 1})
@@ -503,7 +509,7 @@ MODELS = {
                                        length_override="--model.init_args.max_images_shown 1024000",
                                        final_stop="30k (960k images)")),
                 ("30k-42k", unchanged("progan_fashion_mnist_continued")),
-                (f"42k-{42 + PROGAN_THIRD_RUN_ITERATIONS // 1000}k", PROGAN_THIRD_RUN_OVERRIDES)),
+                (PROGAN_THIRD_RUN_SPAN, PROGAN_THIRD_RUN_OVERRIDES)),
             precision="bf16-mixed to 42k, then float32 (`--trainer.precision 32-true`: that CPU had no native bf16)",
             history=(
                 "Recipe change: this run shows 960k real images (30k iterations, 26.5k of them at 32x32) where the "
@@ -523,7 +529,7 @@ MODELS = {
                 + continued_from_export("progan_fashion_mnist_continued_2", "docs/runs/progan-fashion-mnist.metrics.csv",
                                         length=f" for {PROGAN_THIRD_RUN_ITERATIONS // 1000}k more iterations "
                                                f"({PROGAN_THIRD_RUN_ITERATIONS * 32 // 1000:,}k images, to "
-                                               f"{1344 + PROGAN_THIRD_RUN_ITERATIONS * 32 // 1000:,}k)",
+                                               f"{PROGAN_ALL_ITERATIONS * 32 // 1000:,}k)",
                                         kept="the grown stage and the EMA kept", export="the 42k export",
                                         first_continuation=False)
                 + f" Its evaluations every 2k: FID {' / '.join(PROGAN_THIRD_RUN['fid'])} and recall "
