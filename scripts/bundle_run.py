@@ -4,9 +4,9 @@
     python scripts/bundle_run.py runs/sngan_fashion_mnist/version_0 sngan-fashion-mnist
 
 writes
-    ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt;
-                                                      with --continues, the JSON also records the
-                                                      earlier runs' generator iterations)
+    ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt
+                                                      or --checkpoint; with --continues, the JSON also
+                                                      records the earlier runs' generator iterations)
     docs/runs/NAME.metrics.csv                       (the run's CSV log, as written during training)
     docs/runs/NAME.evaluations.csv                   (only if the run has one: its curve's points
                                                       measured afterwards, scripts/evaluate_checkpoints.py)
@@ -52,6 +52,32 @@ def export_weights(run: Path, name: str, earlier_iterations: int = 0, kind: str 
     (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
+
+
+def checkpoint_to_bundle(run: Path, checkpoint: str | None) -> Path:
+    """The file to export: the run folder (its last.ckpt) by default, or a named checkpoint, given as a
+    path or as a file name in the run's checkpoints/ folder. Lightning writes last.ckpt again when a run
+    is stopped with Ctrl-C, past the last evaluation: naming that evaluation's giter-*.ckpt bundles
+    exactly the weights the curve measured."""
+    if checkpoint is None:
+        return run
+    for candidate in (Path(checkpoint), run / "checkpoints" / checkpoint):
+        if candidate.is_file():
+            return candidate
+    raise SystemExit(f"--checkpoint {checkpoint}: no such file, nor {run / 'checkpoints' / checkpoint}")
+
+
+def trained_iterations(checkpoint: Path) -> int:
+    """The generator iterations a checkpoint (or a run folder's last.ckpt) had trained."""
+    from ganzoo.checkpoints import load_checkpoint_safely
+    from ganzoo.zoo.publish import find_checkpoint
+
+    return int(load_checkpoint_safely(find_checkpoint(checkpoint), map_location="cpu")["ganzoo"]["generator_iterations"])
+
+
+def rows_up_to(rows: list[dict[str, float]], last_iteration: int) -> list[dict[str, float]]:
+    """The curve up to the bundled checkpoint: evaluations after it describe other weights."""
+    return [row for row in rows if row["g_iter"] <= last_iteration]
 
 
 def evaluation_rows(metrics_csv: Path, every: int) -> list[dict[str, float]]:
@@ -200,6 +226,9 @@ def main() -> None:
                                          "ITERATIONS generator iterations with this log, which evaluated every EVERY "
                                          "iterations (default: as this run): the curve shows the runs end to end. "
                                          "Repeat it, oldest first, for a model continued more than once")
+    parser.add_argument("--checkpoint", metavar="FILE", default=None,
+                        help="the checkpoint to bundle (default the run's last.ckpt): a path, or a file name in "
+                             "the run's checkpoints/ folder, e.g. giter-0018000.ckpt; the curve stops there")
     parser.add_argument("--stage-grids", nargs="+", metavar="ITER=LABEL", default=None,
                         help="ProGAN: the sample grids to show per stage, e.g. 500=4x4 1500=8x8")
     parser.add_argument("--generator-only", action="store_true",
@@ -217,8 +246,11 @@ def main() -> None:
             parser.error("--continues takes EARLIER_METRICS_CSV ITERATIONS [EVERY], the last two whole numbers")
         lineage = [(Path(earlier_csv), *map(int, numbers)) for earlier_csv, *numbers in args.continues]
         rows, continued_at = continued_curve_rows(lineage, rows, every)
-    export_weights(args.run, args.name, earlier_iterations=continued_at[-1] if continued_at else 0,
+    earlier_iterations = continued_at[-1] if continued_at else 0
+    checkpoint = checkpoint_to_bundle(args.run, args.checkpoint)
+    export_weights(checkpoint, args.name, earlier_iterations=earlier_iterations,
                    kind="generator" if args.generator_only else "gan")
+    rows = rows_up_to(rows, earlier_iterations + trained_iterations(checkpoint))
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
     if post_hoc_file(metrics_csv).is_file():
         shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")

@@ -768,6 +768,39 @@ def test_bundle_run_exports_one_run_a_continued_run_and_a_generator_only_folder(
     assert config["kind"] == kind and (tmp_path / "m.safetensors").is_file()
 
 
+def test_bundle_run_bundles_a_named_checkpoint_and_cuts_the_curve_there(tmp_path, monkeypatch):
+    # Ctrl-C writes last.ckpt past the last evaluation: --checkpoint giter-*.ckpt bundles the measured
+    # weights instead, and the curve drops evaluations of later weights.
+    from conftest import TOY_D, TOY_G
+    from ganzoo.gans import GAN
+
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import bundle_run
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path / "run" / "checkpoints"
+    folder.mkdir(parents=True)
+    for iterations, file_name in ((2000, "giter-0002000.ckpt"), (2158, "last.ckpt")):
+        gan = GAN(generator=TOY_G, discriminator=TOY_D, sample_every_n_iterations=0)
+        gan.restore_training_progress({"generator_iterations": iterations})
+        checkpoint = {"state_dict": gan.state_dict(), "hyper_parameters": dict(gan.hparams)}
+        gan.on_save_checkpoint(checkpoint)
+        torch.save(checkpoint, folder / file_name)
+    run = tmp_path / "run"
+    assert bundle_run.trained_iterations(bundle_run.checkpoint_to_bundle(run, None)) == 2158
+    named = bundle_run.checkpoint_to_bundle(run, "giter-0002000.ckpt")
+    assert named == folder / "giter-0002000.ckpt" and bundle_run.trained_iterations(named) == 2000
+    assert bundle_run.checkpoint_to_bundle(run, str(named)) == named
+    with pytest.raises(SystemExit, match="no such file"):
+        bundle_run.checkpoint_to_bundle(run, "giter-0009999.ckpt")
+    rows = [{"g_iter": 1000, "fid": 9.0}, {"g_iter": 2000, "fid": 8.0}, {"g_iter": 3000, "fid": 7.0}]
+    assert [row["g_iter"] for row in bundle_run.rows_up_to(rows, 2000)] == [1000, 2000]
+    monkeypatch.setattr(bundle_run, "WEIGHTS_DIR", tmp_path)
+    bundle_run.export_weights(named, "m")
+    assert json.loads((tmp_path / "m.json").read_text())["generator_iterations"] == 2000
+
+
 # ------------------------------------------------------------------------------------ commands
 def _parse(add_arguments, argv):
     parser = argparse.ArgumentParser()
