@@ -42,9 +42,12 @@ NO_FASHION_PAPER = [{"source": "-", "dataset": "-", "metric": "-", "value": "-",
                              "in docs/metrics.md"}]
 
 
+FIRST_SESSIONS_HARDWARE = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)"
+
+
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True,
-                        hardware: str = "2-core AMD EPYC CPU, one thread (two to four runs shared the 2 cores)",
+                        hardware: str = FIRST_SESSIONS_HARDWARE,
                         history: str = "", overrides: str = "") -> dict:
     """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged.
     ``minutes`` is the run's wall time, or "" when ``hardware`` states it per part (``hardware_in_parts``)."""
@@ -336,6 +339,46 @@ def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
     return "; ".join(f"{span}: {machine}, {minutes}" for span, machine, minutes in parts)
 
 
+def continued_in_float32(variant: str, description: str, optimizer: str, *, first_recipe: str, first_overrides: str,
+                         first_minutes: str, minutes: str, stop: str) -> dict:
+    """A Fashion-MNIST model whose first run (``first_recipe``, bf16, evaluated every 2k) was bundled and later
+    trained on from that export by recipes/{first_recipe}_continued.yaml in float32 on an AVX2-only CPU. The two
+    runs' lengths come from the bundled export's config (bundle_run writes both), their evaluations from the
+    logs: the first run's kept as docs/runs/NAME-first-Nk.metrics.csv. ``stop`` says how the second run ended."""
+    name = f"{variant}-fashion-mnist"
+    export = read_config(BUNDLED_DIR / f"{name}.json")
+    first, second = export["generator_iterations_before_continuing"], export["generator_iterations"]
+    first_log, log = f"docs/runs/{name}-first-{first // 1000}k.metrics.csv", f"docs/runs/{name}.metrics.csv"
+    digits = {"fid": 2, "recall": 3}
+    before = {key: values[-5:] for key, values in
+              curve_points(first_log, f"recipes/{first_recipe}.yaml", first, digits).items()}
+    after = curve_points(log, f"recipes/{first_recipe}_continued.yaml", second, digits)
+    first_span, second_span = f"0-{first // 1000}k", f"{first // 1000}k-{(first + second) // 1000}k"
+    history = (
+        f"Trained in two runs. The first, recipes/{first_recipe}.yaml for {first // 1000}k generator iterations "
+        f"({first_log}), was bundled while its curve was still falling (in-domain FID {' / '.join(before['fid'])} "
+        f"and recall {' / '.join(before['recall'])} at {first // 1000 - 8}k-{first // 1000}k). "
+        + continued_from_export(f"{first_recipe}_continued", log, length=f" for {second // 1000}k more iterations",
+                                export=f"that {first // 1000}k export")
+        + f" Its evaluations every 2k: FID {' / '.join(after['fid'])} and recall {' / '.join(after['recall'])}.")
+    return fashion_mnist_model(
+        variant, f"{first_recipe}_continued", description, optimizer, "",
+        hardware=hardware_in_parts((first_span, FIRST_SESSIONS_HARDWARE, first_minutes),
+                                   (second_span, AVX2_RUN_HARDWARE, minutes)),
+        overrides=continued_overrides((first_span, first_overrides),
+                                      (second_span, f"none in effect: `ganzoo fit --config recipes/{first_recipe}_continued.yaml` "
+                                                    + stop)),
+        precision=f"bf16-mixed to {first // 1000}k, then float32 (that CPU had no native bf16)", history=history)
+
+
+# sngan- and wgan-fashion-mnist's continuations (2026-12-03): side by side on one thread each, wall time from the
+# training queue's log; both stopped with Ctrl-C after their 24k evaluation and bundled from that checkpoint.
+CONTINUED_MINUTES = {"sngan": "92 min (twelve evaluations included)", "wgan": "90 min (twelve evaluations included)"}
+STOPPED_FOR_MEASURING = ("was stopped (Ctrl-C) after its 24k checkpoint and evaluation, of the 30k its recipe allows, "
+                         "to leave the session time to measure it; the export is that checkpoint "
+                         "(bundle_run --checkpoint)")
+
+
 # progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k
 # export) on an AVX2-only one in float32.
 AVX2_RUN_HARDWARE = "2-core AMD EPYC CPU with AVX2 only (float32), one thread (a second run used the other)"
@@ -466,24 +509,27 @@ MODELS = {
             before=" / ".join(VANILLA_FIRST_RUN["fid"]), recall=" / ".join(VANILLA_FIRST_RUN["recall"]))
         + " The second run was stopped after its 30k checkpoint and evaluation (of the recipe's 40k) to leave the "
           "session time to measure it: 55k generator iterations in all."),
-    "wgan-fashion-mnist": fashion_mnist_model(
-        "wgan", "wgan_fashion_mnist",
+    "wgan-fashion-mnist": continued_in_float32(
+        "wgan",
         "WGAN with weight clipping (Arjovsky et al. 2017) on the DCGAN networks, on Fashion-MNIST at 28x28, "
         "trained on a 2-core CPU with the paper's RMSProp settings.",
-        "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999", MINUTES["wgan"],
-        overrides=run_in_parts("wgan_fashion_mnist", "10,000, 30,000 and 50,000", STILL_FALLING)),
+        "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999",
+        first_recipe="wgan_fashion_mnist", first_minutes=MINUTES["wgan"], minutes=CONTINUED_MINUTES["wgan"],
+        first_overrides=run_in_parts("wgan_fashion_mnist", "10,000, 30,000 and 50,000", STILL_FALLING),
+        stop=STOPPED_FOR_MEASURING),
     "wgan-gp-fashion-mnist": fashion_mnist_model(
         "wgan-gp", "wgan_gp_fashion_mnist",
         "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
         "at 28x28, trained on a 2-core CPU with the paper's settings.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, EMA 0.999",
         MINUTES["wgan_gp"], overrides=run_in_parts("wgan_gp_fashion_mnist", "6,000, 12,000 and 24,000", STILL_FALLING)),
-    "sngan-fashion-mnist": fashion_mnist_model(
-        "sngan", "sngan_fashion_mnist",
+    "sngan-fashion-mnist": continued_in_float32(
+        "sngan",
         "SN-GAN (Miyato et al. 2018): hinge loss and spectral normalisation in every discriminator layer, on the "
         "DCGAN networks, on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
-        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999", MINUTES["sngan"],
-        overrides=run_in_parts("sngan_fashion_mnist", "10,000", STILL_FALLING)),
+        "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999",
+        first_recipe="sngan_fashion_mnist", first_minutes=MINUTES["sngan"], minutes=CONTINUED_MINUTES["sngan"],
+        first_overrides=run_in_parts("sngan_fashion_mnist", "10,000", STILL_FALLING), stop=STOPPED_FOR_MEASURING),
     "rasgan-fashion-mnist": fashion_mnist_model(
         "rasgan", "rasgan_fashion_mnist_wide",
         "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks at twice the width of "
