@@ -341,33 +341,36 @@ def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
 
 def continued_in_float32(variant: str, description: str, optimizer: str, *, first_recipe: str, first_overrides: str,
                          first_minutes: str, minutes: str, stop: str) -> dict:
-    """A Fashion-MNIST model whose first run (``first_recipe``, bf16, evaluated every 2k) was bundled and later
-    trained on from that export by recipes/{first_recipe}_continued.yaml in float32 on an AVX2-only CPU. The two
-    runs' lengths come from the bundled export's config (bundle_run writes both), their evaluations from the
-    logs: the first run's kept as docs/runs/NAME-first-Nk.metrics.csv. ``stop`` says how the second run ended."""
+    """A Fashion-MNIST model whose first run (``first_recipe``, bf16) was bundled and later trained on from that
+    export by recipes/{first_recipe}_continued.yaml in float32 on an AVX2-only CPU. The two runs' lengths come from
+    the bundled export's config (bundle_run writes both), their evaluations and periods from the logs and recipes:
+    the first run's log kept as docs/runs/NAME-first-Nk.metrics.csv. ``stop`` says how the second run ended."""
+    from bundle_run import evaluation_period_in
+
     name = f"{variant}-fashion-mnist"
     export = read_config(BUNDLED_DIR / f"{name}.json")
     first, second = export["generator_iterations_before_continuing"], export["generator_iterations"]
     first_log, log = f"docs/runs/{name}-first-{first // 1000}k.metrics.csv", f"docs/runs/{name}.metrics.csv"
+    first_recipe_path, recipe_path = f"recipes/{first_recipe}.yaml", f"recipes/{first_recipe}_continued.yaml"
     digits = {"fid": 2, "recall": 3}
-    before = {key: values[-5:] for key, values in
-              curve_points(first_log, f"recipes/{first_recipe}.yaml", first, digits).items()}
-    after = curve_points(log, f"recipes/{first_recipe}_continued.yaml", second, digits)
+    before = {key: values[-5:] for key, values in curve_points(first_log, first_recipe_path, first, digits).items()}
+    after = curve_points(log, recipe_path, second, digits)
+    first_every, every = (evaluation_period_in(ROOT / path) for path in (first_recipe_path, recipe_path))
     first_span, second_span = f"0-{first // 1000}k", f"{first // 1000}k-{(first + second) // 1000}k"
     history = (
         f"Trained in two runs. The first, recipes/{first_recipe}.yaml for {first // 1000}k generator iterations "
         f"({first_log}), was bundled while its curve was still falling (in-domain FID {' / '.join(before['fid'])} "
-        f"and recall {' / '.join(before['recall'])} at {first // 1000 - 8}k-{first // 1000}k). "
+        f"and recall {' / '.join(before['recall'])} at {(first - 4 * first_every) / 1000:g}k-{first // 1000}k). "
         + continued_from_export(f"{first_recipe}_continued", log, length=f" for {second // 1000}k more iterations",
                                 export=f"that {first // 1000}k export")
-        + f" Its evaluations every 2k: FID {' / '.join(after['fid'])} and recall {' / '.join(after['recall'])}.")
+        + f" Its evaluations every {every / 1000:g}k: FID {' / '.join(after['fid'])} and recall "
+          f"{' / '.join(after['recall'])}.")
     return fashion_mnist_model(
         variant, f"{first_recipe}_continued", description, optimizer, "",
         hardware=hardware_in_parts((first_span, FIRST_SESSIONS_HARDWARE, first_minutes),
                                    (second_span, AVX2_RUN_HARDWARE, minutes)),
         overrides=continued_overrides((first_span, first_overrides),
-                                      (second_span, f"none in effect: `ganzoo fit --config recipes/{first_recipe}_continued.yaml` "
-                                                    + stop)),
+                                      (second_span, f"none in effect: `ganzoo fit --config {recipe_path}` " + stop)),
         precision=f"bf16-mixed to {first // 1000}k, then float32 (that CPU had no native bf16)", history=history)
 
 

@@ -72,7 +72,8 @@ def trained_iterations(checkpoint: Path) -> int:
     from ganzoo.checkpoints import load_checkpoint_safely
     from ganzoo.zoo.publish import find_checkpoint
 
-    return int(load_checkpoint_safely(find_checkpoint(checkpoint), map_location="cpu")["ganzoo"]["generator_iterations"])
+    meta = load_checkpoint_safely(find_checkpoint(checkpoint), map_location="cpu")["ganzoo"]
+    return int(meta["generator_iterations"])
 
 
 def rows_up_to(rows: list[dict[str, float]], last_iteration: int) -> list[dict[str, float]]:
