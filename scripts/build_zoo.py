@@ -153,11 +153,22 @@ CONTINUED_HARDWARE = ("first 25k: 2-core AMD EPYC CPU, one thread (other runs sh
                       "2-core Intel Xeon CPU (AMX bf16), one thread (a second job used the other)")
 
 
-def recipe_seed(recipe: str) -> int:
-    """The recipe's seed_everything: a continued run's data order is drawn from it."""
+def read_recipe(recipe: str) -> dict:
     import yaml
 
-    return int(yaml.safe_load((ROOT / "recipes" / f"{recipe}.yaml").read_text())["seed_everything"])
+    return yaml.safe_load((ROOT / "recipes" / f"{recipe}.yaml").read_text())
+
+
+def recipe_seed(recipe: str) -> int:
+    """The recipe's seed_everything: a continued run's data order is drawn from it."""
+    return int(read_recipe(recipe)["seed_everything"])
+
+
+def stopped_to_measure(stopped_at: int, allowed: int) -> str:
+    """How a run that the session stopped early ended: its export is the checkpoint of its last evaluation."""
+    return (f"stopped (Ctrl-C) after its {stopped_at // 1000}k checkpoint and evaluation, of the {allowed // 1000}k "
+            "its recipe allows, to leave the session time to measure it; the export is that checkpoint "
+            "(bundle_run --checkpoint)")
 
 
 def continued_from_export(continued_recipe: str, log: str, *, length: str = "", kept: str = "EMA kept",
@@ -340,11 +351,12 @@ def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
 
 
 def continued_in_float32(variant: str, description: str, optimizer: str, *, first_recipe: str, first_overrides: str,
-                         first_minutes: str, minutes: str, stop: str) -> dict:
+                         first_minutes: str, minutes: str) -> dict:
     """A Fashion-MNIST model whose first run (``first_recipe``, bf16) was bundled and later trained on from that
     export by recipes/{first_recipe}_continued.yaml in float32 on an AVX2-only CPU. The two runs' lengths come from
     the bundled export's config (bundle_run writes both), their evaluations and periods from the logs and recipes:
-    the first run's log kept as docs/runs/NAME-first-Nk.metrics.csv. ``stop`` says how the second run ended."""
+    the first run's log kept as docs/runs/NAME-first-Nk.metrics.csv. The second run was stopped early to measure
+    it (``stopped_to_measure``)."""
     from bundle_run import evaluation_period_in
 
     name = f"{variant}-fashion-mnist"
@@ -356,6 +368,7 @@ def continued_in_float32(variant: str, description: str, optimizer: str, *, firs
     before = {key: values[-5:] for key, values in curve_points(first_log, first_recipe_path, first, digits).items()}
     after = curve_points(log, recipe_path, second, digits)
     first_every, every = (evaluation_period_in(ROOT / path) for path in (first_recipe_path, recipe_path))
+    allowed = read_recipe(f"{first_recipe}_continued")["model"]["init_args"]["max_generator_iterations"]
     first_span, second_span = f"0-{first // 1000}k", f"{first // 1000}k-{(first + second) // 1000}k"
     history = (
         f"Trained in two runs. The first, recipes/{first_recipe}.yaml for {first // 1000}k generator iterations "
@@ -370,16 +383,14 @@ def continued_in_float32(variant: str, description: str, optimizer: str, *, firs
         hardware=hardware_in_parts((first_span, FIRST_SESSIONS_HARDWARE, first_minutes),
                                    (second_span, AVX2_RUN_HARDWARE, minutes)),
         overrides=continued_overrides((first_span, first_overrides),
-                                      (second_span, f"none in effect: `ganzoo fit --config {recipe_path}` " + stop)),
+                                      (second_span, f"none in effect: `ganzoo fit --config {recipe_path}` was "
+                                                    + stopped_to_measure(second, allowed))),
         precision=f"bf16-mixed to {first // 1000}k, then float32 (that CPU had no native bf16)", history=history)
 
 
 # sngan- and wgan-fashion-mnist's continuations (2026-12-03): side by side on one thread each, wall time from the
 # training queue's log; both stopped with Ctrl-C after their 24k evaluation and bundled from that checkpoint.
 CONTINUED_MINUTES = {"sngan": "92 min (twelve evaluations included)", "wgan": "90 min (twelve evaluations included)"}
-STOPPED_FOR_MEASURING = ("was stopped (Ctrl-C) after its 24k checkpoint and evaluation, of the 30k its recipe allows, "
-                         "to leave the session time to measure it; the export is that checkpoint "
-                         "(bundle_run --checkpoint)")
 
 
 # progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k
@@ -518,8 +529,7 @@ MODELS = {
         "trained on a 2-core CPU with the paper's RMSProp settings.",
         "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999",
         first_recipe="wgan_fashion_mnist", first_minutes=MINUTES["wgan"], minutes=CONTINUED_MINUTES["wgan"],
-        first_overrides=run_in_parts("wgan_fashion_mnist", "10,000, 30,000 and 50,000", STILL_FALLING),
-        stop=STOPPED_FOR_MEASURING),
+        first_overrides=run_in_parts("wgan_fashion_mnist", "10,000, 30,000 and 50,000", STILL_FALLING)),
     "wgan-gp-fashion-mnist": fashion_mnist_model(
         "wgan-gp", "wgan_gp_fashion_mnist",
         "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
@@ -532,7 +542,7 @@ MODELS = {
         "DCGAN networks, on Fashion-MNIST at 28x28, trained on a 2-core CPU.",
         "Adam 2e-4, betas (0, 0.9), hinge loss, 5 D steps per G step, EMA 0.999",
         first_recipe="sngan_fashion_mnist", first_minutes=MINUTES["sngan"], minutes=CONTINUED_MINUTES["sngan"],
-        first_overrides=run_in_parts("sngan_fashion_mnist", "10,000", STILL_FALLING), stop=STOPPED_FOR_MEASURING),
+        first_overrides=run_in_parts("sngan_fashion_mnist", "10,000", STILL_FALLING)),
     "rasgan-fashion-mnist": fashion_mnist_model(
         "rasgan", "rasgan_fashion_mnist_wide",
         "Relativistic average standard GAN (Jolicoeur-Martineau 2018) on the DCGAN networks at twice the width of "

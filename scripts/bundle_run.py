@@ -35,12 +35,12 @@ RUNS_DIR = ROOT / "docs" / "runs"
 FIGURES_DIR = ROOT / "model_cards" / "figures"
 
 
-def export_weights(run: Path, name: str, earlier_iterations: int = 0, kind: str = "gan") -> None:
-    """Export the run's last checkpoint as the bundled fp16 weights and config: the full GAN (G, EMA G
-    and D: fine-tunable) or, with ``kind="generator"``, the EMA generator alone. A continued model's
-    config also records how many generator iterations its earlier runs trained
+def export_weights(run: Path, name: str, earlier_iterations: int = 0, kind: str = "gan") -> int:
+    """Export the run's last checkpoint (or the checkpoint ``run`` names) as the bundled fp16 weights and
+    config: the full GAN (G, EMA G and D: fine-tunable) or, with ``kind="generator"``, the EMA generator
+    alone. A continued model's config also records how many generator iterations its earlier runs trained
     (`generator_iterations_before_continuing`): the export counts only its own run's, and the registry
-    entry states the sum."""
+    entry states the sum. Returns the export's own generator iterations."""
     from ganzoo.zoo import export_run
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -52,6 +52,7 @@ def export_weights(run: Path, name: str, earlier_iterations: int = 0, kind: str 
     (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
+    return int(config["generator_iterations"])
 
 
 def checkpoint_to_bundle(run: Path, checkpoint: str | None) -> Path:
@@ -65,15 +66,6 @@ def checkpoint_to_bundle(run: Path, checkpoint: str | None) -> Path:
         if candidate.is_file():
             return candidate
     raise SystemExit(f"--checkpoint {checkpoint}: no such file, nor {run / 'checkpoints' / checkpoint}")
-
-
-def trained_iterations(checkpoint: Path) -> int:
-    """The generator iterations a checkpoint (or a run folder's last.ckpt) had trained."""
-    from ganzoo.checkpoints import load_checkpoint_safely
-    from ganzoo.zoo.publish import find_checkpoint
-
-    meta = load_checkpoint_safely(find_checkpoint(checkpoint), map_location="cpu")["ganzoo"]
-    return int(meta["generator_iterations"])
 
 
 def rows_up_to(rows: list[dict[str, float]], last_iteration: int) -> list[dict[str, float]]:
@@ -249,9 +241,9 @@ def main() -> None:
         rows, continued_at = continued_curve_rows(lineage, rows, every)
     earlier_iterations = continued_at[-1] if continued_at else 0
     checkpoint = checkpoint_to_bundle(args.run, args.checkpoint)
-    export_weights(checkpoint, args.name, earlier_iterations=earlier_iterations,
-                   kind="generator" if args.generator_only else "gan")
-    rows = rows_up_to(rows, earlier_iterations + trained_iterations(checkpoint))
+    exported_iterations = export_weights(checkpoint, args.name, earlier_iterations=earlier_iterations,
+                                         kind="generator" if args.generator_only else "gan")
+    rows = rows_up_to(rows, earlier_iterations + exported_iterations)
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
     if post_hoc_file(metrics_csv).is_file():
         shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")

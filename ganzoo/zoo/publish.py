@@ -57,7 +57,8 @@ def export_run(run: str | Path, out_dir: str | Path, *, kind: str = "gan", dtype
     card = render_model_card(info)
     if kind == "gan":
         return save_gan(gan, out_dir, dtype=dtype, card=card)
-    return save_generator(gan.sampling_generator, out_dir, dtype=dtype, card=card)
+    # The generator alone records how far it was trained too, as a full GAN export does.
+    return save_generator(gan.sampling_generator, out_dir, dtype=dtype, card=card, extra_config=gan.training_progress())
 
 
 def publish(folder: str | Path, repo_id: str, *, private: bool = False, token: Optional[str] = None,
