@@ -16,6 +16,7 @@ import csv
 import functools
 import json
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -351,46 +352,63 @@ def hardware_in_parts(*parts: tuple[str, str, str]) -> str:
 
 
 def continued_in_float32(variant: str, description: str, optimizer: str, *, first_recipe: str, first_overrides: str,
-                         first_minutes: str, minutes: str) -> dict:
-    """A Fashion-MNIST model whose first run (``first_recipe``, bf16) was bundled and later trained on from that
-    export by recipes/{first_recipe}_continued.yaml in float32 on an AVX2-only CPU. The two runs' lengths come from
-    the bundled export's config (bundle_run writes both), their evaluations and periods from the logs and recipes:
-    the first run's log kept as docs/runs/NAME-first-Nk.metrics.csv. The second run was stopped early to measure
-    it (``stopped_to_measure``)."""
+                         first_minutes: str, minutes: Sequence[str]) -> dict:
+    """A Fashion-MNIST model whose first run (``first_recipe``, bf16) was bundled and later trained on, each time
+    from the export before, by recipes/{first_recipe}_continued.yaml, then _continued_2.yaml and so on, in float32
+    on an AVX2-only CPU (``minutes``: each continuation's wall time). Every run's length comes from the bundled
+    export's config (bundle_run writes them), the evaluations and their periods from the logs and recipes: the
+    first run's log kept as docs/runs/NAME-first-Nk.metrics.csv, a middle one's as NAME-continued-Nk. Each
+    continuation was stopped early to measure it (``stopped_to_measure``)."""
     from bundle_run import evaluation_period_in
 
     name = f"{variant}-fashion-mnist"
     export = read_config(BUNDLED_DIR / f"{name}.json")
-    first, second = export["generator_iterations_before_continuing"], export["generator_iterations"]
-    first_log, log = f"docs/runs/{name}-first-{first // 1000}k.metrics.csv", f"docs/runs/{name}.metrics.csv"
-    first_recipe_path, recipe_path = f"recipes/{first_recipe}.yaml", f"recipes/{first_recipe}_continued.yaml"
+    # Exports bundled before bundle_run recorded each earlier run have one continuation: the sum is its length.
+    earlier = export.get("generator_iterations_of_earlier_runs", [export["generator_iterations_before_continuing"]])
+    lengths = [*earlier, export["generator_iterations"]]
+    if len(minutes) != len(lengths) - 1:
+        raise ValueError(f"{name}: {len(lengths) - 1} continuations in the export, {len(minutes)} wall times given")
+    recipes = [first_recipe] + [f"{first_recipe}_continued" + (f"_{number}" if number > 1 else "")
+                                for number in range(1, len(lengths))]
+    logs = ([f"docs/runs/{name}-first-{lengths[0] // 1000}k.metrics.csv"]
+            + [f"docs/runs/{name}-continued-{length // 1000}k.metrics.csv" for length in lengths[1:-1]]
+            + [f"docs/runs/{name}.metrics.csv"])
+    starts = [sum(lengths[:number]) for number in range(len(lengths))]
+    spans = [f"{start // 1000}k-{(start + length) // 1000}k" for start, length in zip(starts, lengths)]
+    spans[0] = f"0-{lengths[0] // 1000}k"
     digits = {"fid": 2, "recall": 3}
-    before = {key: values[-5:] for key, values in curve_points(first_log, first_recipe_path, first, digits).items()}
-    after = curve_points(log, recipe_path, second, digits)
-    first_every, every = (evaluation_period_in(ROOT / path) for path in (first_recipe_path, recipe_path))
-    allowed = read_recipe(f"{first_recipe}_continued")["model"]["init_args"]["max_generator_iterations"]
-    first_span, second_span = f"0-{first // 1000}k", f"{first // 1000}k-{(first + second) // 1000}k"
+    first_rows = [row for row in _logged_evaluations(logs[0], f"recipes/{first_recipe}.yaml")
+                  if row["g_iter"] <= lengths[0]][-5:]
+    before = curve_points(logs[0], f"recipes/{first_recipe}.yaml", lengths[0], digits)
     history = (
-        f"Trained in two runs. The first, recipes/{first_recipe}.yaml for {first // 1000}k generator iterations "
-        f"({first_log}), was bundled while its curve was still falling (in-domain FID {' / '.join(before['fid'])} "
-        f"and recall {' / '.join(before['recall'])} at {(first - 4 * first_every) / 1000:g}k-{first // 1000}k). "
-        + continued_from_export(f"{first_recipe}_continued", log, length=f" for {second // 1000}k more iterations",
-                                export=f"that {first // 1000}k export")
-        + f" Its evaluations every {every / 1000:g}k: FID {' / '.join(after['fid'])} and recall "
-          f"{' / '.join(after['recall'])}.")
+        f"Trained in {COUNT_WORDS[len(lengths)].lower()} runs. The first, recipes/{first_recipe}.yaml for "
+        f"{lengths[0] // 1000}k generator iterations ({logs[0]}), was bundled while its curve was still falling "
+        f"(in-domain FID {' / '.join(before['fid'][-5:])} and recall {' / '.join(before['recall'][-5:])} at "
+        f"{first_rows[0]['g_iter'] / 1000:g}k-{first_rows[-1]['g_iter'] / 1000:g}k).")
+    overrides = [(spans[0], first_overrides)]
+    for number in range(1, len(lengths)):
+        recipe, log, length = recipes[number], logs[number], lengths[number]
+        after = curve_points(log, f"recipes/{recipe}.yaml", length, digits)
+        allowed = read_recipe(recipe)["model"]["init_args"]["max_generator_iterations"]
+        history += (" " + continued_from_export(recipe, log, length=f" for {length // 1000}k more iterations",
+                                                export=f"{'that' if number == 1 else 'the'} {starts[number] // 1000}k "
+                                                       "export", first_continuation=number == 1)
+                    + f" Its evaluations every {evaluation_period_in(ROOT / 'recipes' / f'{recipe}.yaml') / 1000:g}k: "
+                      f"FID {' / '.join(after['fid'])} and recall {' / '.join(after['recall'])}.")
+        overrides.append((spans[number], f"none in effect: `ganzoo fit --config recipes/{recipe}.yaml` was "
+                                         + stopped_to_measure(length, allowed)))
     return fashion_mnist_model(
-        variant, f"{first_recipe}_continued", description, optimizer, "",
-        hardware=hardware_in_parts((first_span, FIRST_SESSIONS_HARDWARE, first_minutes),
-                                   (second_span, AVX2_RUN_HARDWARE, minutes)),
-        overrides=continued_overrides((first_span, first_overrides),
-                                      (second_span, f"none in effect: `ganzoo fit --config {recipe_path}` was "
-                                                    + stopped_to_measure(second, allowed))),
-        precision=f"bf16-mixed to {first // 1000}k, then float32 (that CPU had no native bf16)", history=history)
+        variant, recipes[-1], description, optimizer, "",
+        hardware=hardware_in_parts((spans[0], FIRST_SESSIONS_HARDWARE, first_minutes),
+                                   *[(span, AVX2_RUN_HARDWARE, wall) for span, wall in zip(spans[1:], minutes)]),
+        overrides=continued_overrides(*overrides),
+        precision=f"bf16-mixed to {lengths[0] // 1000}k, then float32 (that CPU had no native bf16)", history=history)
 
 
 # sngan- and wgan-fashion-mnist's continuations (2026-12-03): side by side on one thread each, wall time from the
 # training queue's log; both stopped with Ctrl-C after their 24k evaluation and bundled from that checkpoint.
-CONTINUED_MINUTES = {"sngan": "92 min (twelve evaluations included)", "wgan": "90 min (twelve evaluations included)"}
+CONTINUED_MINUTES = {"sngan": ("92 min (twelve evaluations included)",),
+                     "wgan": ("90 min (twelve evaluations included)",)}
 
 
 # progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k

@@ -35,20 +35,22 @@ RUNS_DIR = ROOT / "docs" / "runs"
 FIGURES_DIR = ROOT / "model_cards" / "figures"
 
 
-def export_weights(run: Path, name: str, earlier_iterations: int = 0, kind: str = "gan") -> int:
+def export_weights(run: Path, name: str, earlier_runs: Sequence[int] = (), kind: str = "gan") -> int:
     """Export the run's last checkpoint (or the checkpoint ``run`` names) as the bundled fp16 weights and
     config: the full GAN (G, EMA G and D: fine-tunable) or, with ``kind="generator"``, the EMA generator
-    alone. A continued model's config also records how many generator iterations its earlier runs trained
-    (`generator_iterations_before_continuing`): the export counts only its own run's, and the registry
-    entry states the sum. Returns the export's own generator iterations."""
+    alone. A continued model's config also records the generator iterations of each earlier run, oldest
+    first (`generator_iterations_of_earlier_runs`), and their sum (`generator_iterations_before_continuing`):
+    the export counts only its own run's, the registry entry states the total and the card each run's span.
+    Returns the export's own generator iterations."""
     from ganzoo.zoo import export_run
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = export_run(run, Path(tmp) / name, kind=kind, dtype="float16")
         shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
         config = json.loads((folder / "config.json").read_text())
-    if earlier_iterations:
-        config["generator_iterations_before_continuing"] = earlier_iterations
+    if earlier_runs:
+        config["generator_iterations_before_continuing"] = sum(earlier_runs)
+        config["generator_iterations_of_earlier_runs"] = list(earlier_runs)
     (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
@@ -234,16 +236,17 @@ def main() -> None:
     every = evaluation_period(args.run)
     rows = curve_rows(metrics_csv, every)
     continued_at: list[int] = []
+    earlier_runs: list[int] = []
     if args.continues:
         if any(len(values) not in (2, 3) or not all(n.isdigit() for n in values[1:]) for values in args.continues):
             parser.error("--continues takes EARLIER_METRICS_CSV ITERATIONS [EVERY], the last two whole numbers")
         lineage = [(Path(earlier_csv), *map(int, numbers)) for earlier_csv, *numbers in args.continues]
         rows, continued_at = continued_curve_rows(lineage, rows, every)
-    earlier_iterations = continued_at[-1] if continued_at else 0
+        earlier_runs = [iterations for _, iterations, *_ in lineage]
     checkpoint = checkpoint_to_bundle(args.run, args.checkpoint)
-    exported_iterations = export_weights(checkpoint, args.name, earlier_iterations=earlier_iterations,
+    exported_iterations = export_weights(checkpoint, args.name, earlier_runs=earlier_runs,
                                          kind="generator" if args.generator_only else "gan")
-    rows = rows_up_to(rows, earlier_iterations + exported_iterations)
+    rows = rows_up_to(rows, sum(earlier_runs) + exported_iterations)
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
     if post_hoc_file(metrics_csv).is_file():
         shutil.copyfile(post_hoc_file(metrics_csv), RUNS_DIR / f"{args.name}.evaluations.csv")

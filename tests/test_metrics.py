@@ -744,11 +744,13 @@ def test_a_continued_run_curve_follows_the_earlier_run_end_to_end(tmp_path):
         (2500, 40.0), (5000, 30.0), (7500, 25.0), (10000, 20.0), (15000, 15.0)]
 
 
-@pytest.mark.parametrize("earlier_iterations, kind", [(0, "gan"), (25000, "gan"), (0, "generator")])
+@pytest.mark.parametrize("earlier_runs, kind", [((), "gan"), ((25000,), "gan"), ((20000, 24000), "gan"),
+                                               ((), "generator")])
 def test_bundle_run_exports_one_run_a_continued_run_and_a_generator_only_folder(tmp_path, monkeypatch,
-                                                                                earlier_iterations, kind):
-    # build_zoo adds this to the export's own count for the registry, so the lineage is stated once;
-    # a model trained in one run gets no such key. --generator-only bundles the EMA generator alone.
+                                                                                earlier_runs, kind):
+    # build_zoo adds the earlier runs' sum to the export's own count for the registry, so the lineage is
+    # stated once, and each earlier run's length gives its span in the card; a model trained in one run
+    # gets no such keys. --generator-only bundles the EMA generator alone.
     from conftest import TOY_D, TOY_G
     from ganzoo.gans import GAN
 
@@ -762,9 +764,10 @@ def test_bundle_run_exports_one_run_a_continued_run_and_a_generator_only_folder(
     gan.on_save_checkpoint(checkpoint)
     torch.save(checkpoint, tmp_path / "run.ckpt")
     monkeypatch.setattr(bundle_run, "WEIGHTS_DIR", tmp_path)
-    exported = bundle_run.export_weights(tmp_path / "run.ckpt", "m", earlier_iterations=earlier_iterations, kind=kind)
+    exported = bundle_run.export_weights(tmp_path / "run.ckpt", "m", earlier_runs=earlier_runs, kind=kind)
     config = json.loads((tmp_path / "m.json").read_text())
-    assert config.get("generator_iterations_before_continuing") == (earlier_iterations or None)
+    assert config.get("generator_iterations_before_continuing") == (sum(earlier_runs) or None)
+    assert config.get("generator_iterations_of_earlier_runs") == (list(earlier_runs) or None)
     assert exported == config["generator_iterations"] == 0  # either kind records its own training length
     assert config["kind"] == kind and (tmp_path / "m.safetensors").is_file()
 
