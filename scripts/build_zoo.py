@@ -465,6 +465,16 @@ SNGAN_CIFAR10_PAPER = [
      "value": "21.7 +- 0.21", "note": "ResNet, hinge loss: the paper's best CIFAR-10 model; same caveat"},
 ]
 
+# What scripts/diagnose_recall.py found for the two Fashion-MNIST models below the recall bar (its table, with the
+# numbers and their protocol, is docs/recall_diagnosis.md).
+RECALL_DIAGNOSIS = {
+    "progan": "Why its recall is low while its FID is the zoo's lowest: its fakes cover the ten classes evenly but "
+              "lie closer together than real images do (smaller k-NN balls), so few real images fall inside one "
+              "(docs/recall_diagnosis.md).",
+    "vanilla": "Why its recall is low: its fakes favour some classes over others and lie closer together than real "
+               "images do (smaller k-NN balls), so few real images fall inside one (docs/recall_diagnosis.md).",
+}
+
 MODELS = {
     "dcgan-fashion-mnist": {
         "variant": "dcgan",
@@ -495,7 +505,8 @@ MODELS = {
         "vanilla", "vanilla_fashion_mnist_continued",
         "The original GAN (Goodfellow et al. 2014) with the non-saturating generator loss and fully connected "
         "networks of 2 hidden layers of 1024 (the paper's MNIST networks had 1200 units per layer), on "
-        "Fashion-MNIST at 28x28, trained on a 2-core CPU. The earlier zoo model with 256 units per layer reached "
+        "Fashion-MNIST at 28x28, trained on a 2-core CPU. " + RECALL_DIAGNOSIS["vanilla"]
+        + " The earlier zoo model with 256 units per layer reached "
         "FID 35.9 / recall 0.01 (docs/runs/vanilla-fashion-mnist-256.metrics.csv). Tried against its low recall "
         "and not kept: a PacGAN discriminator judging pairs (`pack: 2`, Lin et al. 2018), same networks "
         "otherwise, was worse at equal iterations (FID 39.0 / 32.8, recall 0.001 / 0.006 at 10k / 15k, against "
@@ -578,7 +589,8 @@ MODELS = {
         **fashion_mnist_model(
             "progan", "progan_fashion_mnist_continued_2",
             "Progressive growing (Karras et al. 2018) from 4x4 to 32x32 on Fashion-MNIST padded to 32x32 "
-            "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU.",
+            "(samples are cropped back to 28x28), narrow networks sized for a 2-core CPU. "
+            + RECALL_DIAGNOSIS["progan"],
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (lambda 10) + epsilon-drift 0.001, 1 D step per G step, "
             "EMA 0.999, optimizer state reset per phase", "", batch_size=32,
             hardware=PROGAN_FASHION_HARDWARE, overrides=continued_overrides(

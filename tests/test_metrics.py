@@ -906,3 +906,35 @@ def test_reference_knn_radii_are_cached_on_disk(tmp_path, monkeypatch):
     torch.testing.assert_close(pr.reference_knn_radii(features, k=3), first)
     with pytest.raises(AssertionError):  # other features: a different cache entry
         pr.reference_knn_radii(features + 1e-3, k=3)
+
+
+def test_diagnose_recall_measures_how_tightly_the_fakes_are_packed():
+    # Fakes from the reals' distribution have k-NN balls as large as the reals' (ratio ~1); the same
+    # distribution shrunk to half its spread has balls half as large, and lower recall (scripts/diagnose_recall.py).
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        import diagnose_recall
+    finally:
+        sys.path.pop(0)
+    from ganzoo.metrics.evaluate import make_suite_with_reference
+    from ganzoo.metrics.precision_recall import knn_radii
+
+    class Gaussian(Generator):
+        def __init__(self, spread):
+            super().__init__(16, (1, 4, 4))
+            self.spread = spread
+
+        def forward(self, z):
+            return (self.spread * z).view(-1, 1, 4, 4).clamp(-1, 1)
+
+    extractor = FlattenExtractor(16)
+    real = (0.3 * torch.randn(1000, 1, 4, 4, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
+    suite, _ = make_suite_with_reference(extractor, ["pr"], real, seed=0)
+    real_radii = knn_radii(extractor(real[:500])[0], 3)
+    alike, packed = (diagnose_recall.diagnose(Gaussian(spread), extractor, suite, real_radii, n=500)
+                     for spread in (0.3, 0.15))
+    assert alike["radius_ratio"] == pytest.approx(1.0, abs=0.1)
+    assert packed["radius_ratio"] == pytest.approx(0.5, abs=0.07)
+    assert packed["recall"] < alike["recall"] - 0.2
+    assert alike["class_shares"].sum().item() == pytest.approx(1.0) and len(alike["class_shares"]) == 4
+    assert alike["class_shares"].min().item() > 0.15  # a symmetric Gaussian: about a quarter per "class"
