@@ -405,10 +405,12 @@ def continued_in_float32(variant: str, description: str, optimizer: str, *, firs
         precision=f"bf16-mixed to {lengths[0] // 1000}k, then float32 (that CPU had no native bf16)", history=history)
 
 
-# sngan- and wgan-fashion-mnist's continuations (2026-12-03): side by side on one thread each, wall time from the
-# training queue's log; both stopped with Ctrl-C after their 24k evaluation and bundled from that checkpoint.
-CONTINUED_MINUTES = {"sngan": ("92 min (twelve evaluations included)",),
-                     "wgan": ("90 min (twelve evaluations included)",)}
+# The Fashion-MNIST continuations in float32 (2026-12-03, two sessions), each run's wall time from the training
+# queue's log: two runs side by side on one thread each, every one stopped with Ctrl-C after an evaluation to leave
+# the session time to measure it, and bundled from that checkpoint.
+CONTINUED_MINUTES = {"sngan": ("92 min (twelve evaluations included)", "87 min (nine evaluations included)"),
+                     "wgan": ("90 min (twelve evaluations included)",),
+                     "wgan-gp": ("80 min (five evaluations included)",)}
 
 
 # progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k
@@ -559,12 +561,13 @@ MODELS = {
         "RMSProp 5e-5, clipping c = 0.01, 5 critic steps per G step, EMA 0.999",
         first_recipe="wgan_fashion_mnist", first_minutes=MINUTES["wgan"], minutes=CONTINUED_MINUTES["wgan"],
         first_overrides=run_in_parts("wgan_fashion_mnist", "10,000, 30,000 and 50,000", STILL_FALLING)),
-    "wgan-gp-fashion-mnist": fashion_mnist_model(
-        "wgan-gp", "wgan_gp_fashion_mnist",
+    "wgan-gp-fashion-mnist": continued_in_float32(
+        "wgan-gp",
         "WGAN-GP (Gulrajani et al. 2017) on the DCGAN networks without BatchNorm in the critic, on Fashion-MNIST "
         "at 28x28, trained on a 2-core CPU with the paper's settings.",
         "Adam 1e-4, betas (0, 0.9), gradient penalty lambda = 10, 5 critic steps per G step, EMA 0.999",
-        MINUTES["wgan_gp"], overrides=run_in_parts("wgan_gp_fashion_mnist", "6,000, 12,000 and 24,000", STILL_FALLING)),
+        first_recipe="wgan_gp_fashion_mnist", first_minutes=MINUTES["wgan_gp"], minutes=CONTINUED_MINUTES["wgan-gp"],
+        first_overrides=run_in_parts("wgan_gp_fashion_mnist", "6,000, 12,000 and 24,000", STILL_FALLING)),
     "sngan-fashion-mnist": continued_in_float32(
         "sngan",
         "SN-GAN (Miyato et al. 2018): hinge loss and spectral normalisation in every discriminator layer, on the "
