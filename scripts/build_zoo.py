@@ -131,7 +131,11 @@ def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, p
 def curve_points(run_csv: str, recipe: str, until: int, digits: dict[str, int]) -> dict[str, list[str]]:
     """A run's in-training evaluations (its log in docs/runs) up to ``until`` generator iterations, each
     number in ``digits`` (name -> decimals) as the cards quote them: read from the log, not copied by hand."""
-    rows = [row for row in _logged_evaluations(run_csv, recipe) if row["g_iter"] <= until]
+    return formatted([row for row in _logged_evaluations(run_csv, recipe) if row["g_iter"] <= until], digits)
+
+
+def formatted(rows: Sequence[dict[str, float]], digits: dict[str, int]) -> dict[str, list[str]]:
+    """Each number in ``digits`` (name -> decimals) of the evaluation ``rows``, as the cards quote them."""
     return {key: [f"{row[key]:.{places}f}" for row in rows] for key, places in digits.items()}
 
 
@@ -377,13 +381,14 @@ def continued_in_float32(variant: str, description: str, optimizer: str, *, firs
     spans = [f"{start // 1000}k-{(start + length) // 1000}k" for start, length in zip(starts, lengths)]
     spans[0] = f"0-{lengths[0] // 1000}k"
     digits = {"fid": 2, "recall": 3}
+    # The first run's last five evaluations, quoted at the iterations they ran (its period need not divide its length).
     first_rows = [row for row in _logged_evaluations(logs[0], f"recipes/{first_recipe}.yaml")
                   if row["g_iter"] <= lengths[0]][-5:]
-    before = curve_points(logs[0], f"recipes/{first_recipe}.yaml", lengths[0], digits)
+    before = formatted(first_rows, digits)
     history = (
         f"Trained in {COUNT_WORDS[len(lengths)].lower()} runs. The first, recipes/{first_recipe}.yaml for "
         f"{lengths[0] // 1000}k generator iterations ({logs[0]}), was bundled while its curve was still falling "
-        f"(in-domain FID {' / '.join(before['fid'][-5:])} and recall {' / '.join(before['recall'][-5:])} at "
+        f"(in-domain FID {' / '.join(before['fid'])} and recall {' / '.join(before['recall'])} at "
         f"{first_rows[0]['g_iter'] / 1000:g}k-{first_rows[-1]['g_iter'] / 1000:g}k).")
     overrides = [(spans[0], first_overrides)]
     for number in range(1, len(lengths)):

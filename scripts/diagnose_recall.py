@@ -31,11 +31,12 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from ganzoo.metrics.evaluate import chunk_plan, make_suite_with_reference, resolve_reference  # noqa: E402
+from ganzoo.metrics.evaluate import chunk_plan, resolve_reference  # noqa: E402
 from ganzoo.metrics.extractors import get_extractor  # noqa: E402
-from ganzoo.metrics.precision_recall import knn_radii  # noqa: E402
+from ganzoo.metrics.precision_recall import improved_precision_recall, knn_radii, reference_knn_radii  # noqa: E402
 from ganzoo.metrics.progress import track  # noqa: E402
 from ganzoo.metrics.protocol import DEFAULT_SAMPLE_CHUNK  # noqa: E402
+from ganzoo.metrics.reference import reference_features  # noqa: E402
 from ganzoo.data.locate import CIFAR10_CLASSES  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "recall_diagnosis.md"
@@ -60,24 +61,22 @@ def bundled_models(features: str) -> list[str]:
     return [name for name in registry() if name.endswith(f"-{features}")]
 
 
-def diagnose(generator, extractor, suite, real_radii_equal_count: torch.Tensor, n: int = NUM_FAKES,
-             seed: int = SEED, description: str = "fakes") -> dict:
+def diagnose(generator, extractor, real: torch.Tensor, real_radii: torch.Tensor,
+             real_radii_equal_count: torch.Tensor, n: int = NUM_FAKES, seed: int = SEED,
+             description: str = "fakes") -> dict:
     """Precision, recall, the fakes' median k-NN radius (and its ratio to the reals' at equal count) and the
     share of each class the extractor's logits predict, for ``n`` fakes of ``generator`` sampled as
-    ``ganzoo eval`` does. ``suite``: a precision-recall ``MetricSuite`` holding the reference."""
-    from torchmetrics.utilities import dim_zero_cat
-
-    suite.reset_fakes()
-    predicted = []
+    ``ganzoo eval`` does. ``real``: the reference features, ``real_radii`` their k-NN radii."""
+    fakes, predicted = [], []
     with torch.no_grad():
         for size, chunk_seed in track(chunk_plan(n, seed, DEFAULT_SAMPLE_CHUNK), description):
             features, logits = extractor(generator.sample(size, seed=chunk_seed))
-            suite.update_fake_features(features)
+            fakes.append(features)
             predicted.append(logits.argmax(dim=1))
-    results = suite.compute()
-    fake_radii = knn_radii(dim_zero_cat(suite.precision_recall.fake_features), K)
-    return {"precision": results["precision"][0], "recall": results["recall"][0],
-            "fake_radius": fake_radii.median().item(),
+    fake = torch.cat(fakes)
+    fake_radii = knn_radii(fake, K)
+    precision, recall = improved_precision_recall(real, fake, K, real_radii=real_radii, fake_radii=fake_radii)
+    return {"precision": precision, "recall": recall, "fake_radius": fake_radii.median().item(),
             "radius_ratio": (fake_radii.median() / real_radii_equal_count.median()).item(),
             "class_shares": torch.bincount(torch.cat(predicted), minlength=extractor.num_classes).double() / n}
 
@@ -91,7 +90,7 @@ def table(rows: list[dict], real_radius: float, classes: tuple[str, ...]) -> str
         lines.append(f"| {row['name']} | {row['precision']:.3f} | {row['recall']:.3f} | {row['fake_radius']:.2f} | "
                      f"{row['radius_ratio']:.2f} | {classes[rare]} {shares[rare]:.1%} | "
                      f"{classes[common]} {shares[common]:.1%} |")
-    lines.append(f"| (10k real train images) | | | {real_radius:.2f} | 1.00 | | |")
+    lines.append(f"| ({NUM_FAKES // 1000}k real train images) | | | {real_radius:.2f} | 1.00 | | |")
     return "\n".join(lines)
 
 
@@ -101,18 +100,18 @@ def section(features: str) -> str:
 
     title, reference, classes = DATASETS[features]
     extractor = get_extractor(features)
-    suite, _ = make_suite_with_reference(extractor, ["pr"], resolve_reference(None, features), seed=SEED)
-    suite._flush()  # the reference features, handed to precision-recall once
-    real = torch.cat(suite.precision_recall.real_features)
+    real, _ = reference_features(resolve_reference(None, features), extractor)
+    real_radii = reference_knn_radii(real, K)  # cached on disk, as `ganzoo eval` caches them
     subset = torch.randperm(real.shape[0], generator=torch.Generator().manual_seed(SEED))[:NUM_FAKES]
-    real_radii = knn_radii(real[subset], K)
-    rows = [{"name": name, **diagnose(ganzoo.load(name).eval(), extractor, suite, real_radii, description=name)}
+    equal_count_radii = knn_radii(real[subset], K)
+    rows = [{"name": name, **diagnose(ganzoo.load(name).eval(), extractor, real, real_radii, equal_count_radii,
+                                      description=name)}
             for name in bundled_models(features)]
     return (f"## {title}\n\nProtocol: the in-domain {title} classifier's features; {NUM_FAKES:,} fakes from each "
             f"bundled EMA generator (seed {SEED}, the chunks of `ganzoo eval`) against the {reference}, k = {K}: "
-            "precision and recall as in the registry. The reals' radius at equal count: a fixed 10k of the train "
-            f"split (permutation seed {SEED}). Classes: the same classifier's arg-max on the fakes (uniform: 10.0% "
-            "each).\n\n" + table(rows, real_radii.median().item(), classes) + "\n")
+            f"precision and recall as in the registry. The reals' radius at equal count: a fixed {NUM_FAKES // 1000}k "
+            f"of the train split (permutation seed {SEED}). Classes: the same classifier's arg-max on the fakes "
+            "(uniform: 10.0% each).\n\n" + table(rows, equal_count_radii.median().item(), classes) + "\n")
 
 
 def existing_sections() -> dict[str, str]:
@@ -121,7 +120,7 @@ def existing_sections() -> dict[str, str]:
         return {}
     found = {}
     for chunk in OUTPUT.read_text().split("\n## ")[1:]:
-        for features, (title, _, _) in DATASETS.items():
+        for features, (title, _reference, _classes) in DATASETS.items():
             if chunk.startswith(title + "\n"):
                 found[features] = "## " + chunk.rstrip("\n") + "\n"
     return found

@@ -193,6 +193,11 @@ def test_precision_recall_known_cases():
     two_clusters = torch.cat([real[:150], real[150:] + 50.0])
     precision, recall = improved_precision_recall(two_clusters, real[:150] + 0.01)
     assert precision == 1.0 and recall == pytest.approx(0.5, abs=0.02)
+    # Radii given by the caller are used as they are: the fakes' own give the same numbers, zero radii no recall.
+    from ganzoo.metrics.precision_recall import knn_radii
+    fake = real[:150] + 0.01
+    assert improved_precision_recall(two_clusters, fake, fake_radii=knn_radii(fake)) == (precision, recall)
+    assert improved_precision_recall(two_clusters, fake, fake_radii=torch.zeros(150))[1] == 0.0
 
 
 # ------------------------------------------------------------------------------------ bad input
@@ -916,7 +921,6 @@ def test_diagnose_recall_measures_how_tightly_the_fakes_are_packed():
         import diagnose_recall
     finally:
         sys.path.pop(0)
-    from ganzoo.metrics.evaluate import make_suite_with_reference
     from ganzoo.metrics.precision_recall import knn_radii
 
     class Gaussian(Generator):
@@ -928,10 +932,9 @@ def test_diagnose_recall_measures_how_tightly_the_fakes_are_packed():
             return (self.spread * z).view(-1, 1, 4, 4).clamp(-1, 1)
 
     extractor = FlattenExtractor(16)
-    real = (0.3 * torch.randn(1000, 1, 4, 4, generator=torch.Generator().manual_seed(0))).clamp(-1, 1)
-    suite, _ = make_suite_with_reference(extractor, ["pr"], real, seed=0)
-    real_radii = knn_radii(extractor(real[:500])[0], 3)
-    alike, packed = (diagnose_recall.diagnose(Gaussian(spread), extractor, suite, real_radii, n=500)
+    real = extractor((0.3 * torch.randn(1000, 1, 4, 4, generator=torch.Generator().manual_seed(0))).clamp(-1, 1))[0]
+    alike, packed = (diagnose_recall.diagnose(Gaussian(spread), extractor, real, knn_radii(real, 3),
+                                              knn_radii(real[:500], 3), n=500)
                      for spread in (0.3, 0.15))
     assert alike["radius_ratio"] == pytest.approx(1.0, abs=0.1)
     assert packed["radius_ratio"] == pytest.approx(0.5, abs=0.07)

@@ -73,18 +73,22 @@ def inside_manifold(queries: Tensor, support: Tensor, radii: Tensor, chunk: int 
 
 
 def improved_precision_recall(real: Tensor, fake: Tensor, k: int = 3, chunk: int = DEFAULT_CHUNK,
-                              real_radii: Tensor | None = None) -> tuple[float, float]:
+                              real_radii: Tensor | None = None,
+                              fake_radii: Tensor | None = None) -> tuple[float, float]:
     """(precision, recall) of ``fake`` features against ``real`` features, both (N, d).
 
     ``real_radii``: the real set's k-NN radii if already known (``knn_radii(real, k)``); the
     reference set is usually fixed while fakes change, and its radii are the costly part (N^2).
+    ``fake_radii``: the same for the fakes, for a caller that also studies them.
     """
     if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1]:
         raise ValueError(f"features must be (N, d) with the same d, got real {tuple(real.shape)}, fake {tuple(fake.shape)}")
     if real_radii is None:
         real_radii = knn_radii(real, k, chunk)
     precision = inside_manifold(fake, real, real_radii, chunk).double().mean().item()
-    recall = inside_manifold(real, fake, knn_radii(fake, k, chunk), chunk).double().mean().item()
+    if fake_radii is None:
+        fake_radii = knn_radii(fake, k, chunk)
+    recall = inside_manifold(real, fake, fake_radii, chunk).double().mean().item()
     return precision, recall
 
 
