@@ -31,19 +31,19 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from ganzoo.data.locate import CIFAR10_CLASSES  # noqa: E402
 from ganzoo.metrics.evaluate import chunk_plan, resolve_reference  # noqa: E402
 from ganzoo.metrics.extractors import get_extractor  # noqa: E402
 from ganzoo.metrics.precision_recall import improved_precision_recall, knn_radii, reference_knn_radii  # noqa: E402
 from ganzoo.metrics.progress import track  # noqa: E402
 from ganzoo.metrics.protocol import DEFAULT_SAMPLE_CHUNK  # noqa: E402
 from ganzoo.metrics.reference import reference_features  # noqa: E402
-from ganzoo.data.locate import CIFAR10_CLASSES  # noqa: E402
 
 OUTPUT = ROOT / "docs" / "recall_diagnosis.md"
 NUM_FAKES, SEED, K = 10_000, 0, 3
 FASHION_MNIST_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
                          "Ankle boot")
-# Per data set: its title, its train split's size, its class names.
+# Per data set: its title, the reference its fakes are measured against, its class names.
 DATASETS = {"fashion-mnist": ("Fashion-MNIST", "60k train split", FASHION_MNIST_CLASSES),
             "cifar10": ("CIFAR-10", "50k train images of the JPEG re-encoding", CIFAR10_CLASSES)}
 TITLE = "# Why recall is low: k-NN radii and class balance\n\n"
