@@ -415,7 +415,7 @@ def continued_in_float32(variant: str, description: str, optimizer: str, *, firs
 # the session time to measure it, and bundled from that checkpoint.
 CONTINUED_MINUTES = {"sngan": ("92 min (twelve evaluations included)", "87 min (nine evaluations included)"),
                      "wgan": ("90 min (twelve evaluations included)",),
-                     "wgan-gp": ("80 min (five evaluations included)",)}
+                     "wgan-gp": ("80 min (five evaluations included)", "86 min (five evaluations included)")}
 
 
 # progan-fashion-mnist's third part ran on another machine of a later session, its third run (from the 42k
@@ -435,6 +435,46 @@ PROGAN_THIRD_RUN_OVERRIDES = (
     f"measured 12-16x slower); stopped (Ctrl-C) after its {PROGAN_THIRD_RUN_ITERATIONS // 1000}k checkpoint and "
     "evaluation, of the 30k its recipe allows, to leave the session time to measure it, its curve flattening (FID "
     f"{' / '.join(PROGAN_THIRD_RUN['fid'][-3:])} at its last three evaluations); the export is that checkpoint")
+# A recall experiment, not bundled: the narrow recipe with more feature maps at low resolution (fmap_max 128),
+# trained from scratch. Its curve beside the bundled model's first run at the same iterations, both from their logs,
+# from 4k on (the 32x32 fade-in ends at 3.5k).
+PROGAN_LOW_RES_WIDTH_MINUTES = ("115 min (eleven evaluations included): 90 min to its max_time at 9.4k, then resumed "
+                                "exactly from its 9k checkpoint and stopped after its 11k evaluation")
+
+
+def progan_low_res_width_attempt() -> str:
+    digits = {"fid": 1, "recall": 3}
+    log = "docs/runs/progan-fashion-mnist-low-res-width.metrics.csv"
+    wide_rows = [row for row in _logged_evaluations(log, "recipes/progan_fashion_mnist_low_res_width.yaml")
+                 if row["g_iter"] >= 4_000]
+    until = int(wide_rows[-1]["g_iter"])
+    narrow_rows = [row for row in _logged_evaluations("docs/runs/progan-fashion-mnist-first-30k.metrics.csv",
+                                                      "recipes/progan_fashion_mnist.yaml")
+                   if 4_000 <= row["g_iter"] <= until]
+    wide, narrow = formatted(wide_rows, digits), formatted(narrow_rows, digits)
+    later = curve_point("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml",
+                        2 * until, digits)
+    return (
+        " Tried against its low recall, not bundled: more feature maps at low resolution "
+        "(recipes/progan_fashion_mnist_low_res_width.yaml, the only change fmap_max 128: 128 / 64 / 32 / 16 feature "
+        "maps at 4 / 8 / 16 / 32 pixels instead of 32 / 32 / 32 / 16, G 426k and D 557k parameters against 87k and "
+        "70k), trained from scratch in float32 on an AVX2-only CPU, one thread, "
+        f"{PROGAN_LOW_RES_WIDTH_MINUTES}: in-domain FID {' / '.join(wide['fid'])} and recall "
+        f"{' / '.join(wide['recall'])} at 4k-{until // 1000}k, against {' / '.join(narrow['fid'])} and "
+        f"{' / '.join(narrow['recall'])} for this model's first run at the same iterations (bf16-mixed on an AMX CPU; at twice the "
+        f"iterations, {2 * until // 1000}k, it had {later['fid']} / {later['recall']}). {progan_low_res_width_verdict(wide, narrow)}, but far below "
+        "0.40 where the session's time ended it (docs/runs/progan-fashion-mnist-low-res-width.metrics.csv); the "
+        "recipe is there for a longer run.")
+
+
+def progan_low_res_width_verdict(wide: dict[str, list[str]], narrow: dict[str, list[str]]) -> str:
+    """How the experiment compares with the first run at equal iterations, from the quoted numbers."""
+    pairs = list(zip(map(float, wide["fid"]), map(float, narrow["fid"])))
+    where = "ahead on FID at every point" if all(w < n for w, n in pairs) else "not ahead on FID at every point"
+    ratio = float(wide["recall"][-1]) / float(narrow["recall"][-1])
+    return f"It was {where}, its recall {ratio:.1f} times the first run's at its last evaluation"
+
+
 PROGAN_FASHION_HARDWARE = hardware_in_parts(
     ("0-20k", CPU_RUN_HARDWARE, "97 min (twenty evaluations included; about 3 min of it paused for measurements)"),
     ("20k-30k", CPU_RUN_HARDWARE, "46 min (ten evaluations included)"),
@@ -631,7 +671,8 @@ MODELS = {
                                         first_continuation=False)
                 + f" Its evaluations every 2k: FID {' / '.join(PROGAN_THIRD_RUN['fid'])} and recall "
                   f"{' / '.join(PROGAN_THIRD_RUN['recall'])}."
-                + " The stage grids are the first run's (its 32x32 grid at 30k).")),
+                + " The stage grids are the first run's (its 32x32 grid at 30k)."
+                + progan_low_res_width_attempt())),
         "stage_grids": "figures/progan-fashion-mnist-stages.png",
     },
     "sngan-cifar10": cifar10_model(
