@@ -435,25 +435,26 @@ PROGAN_THIRD_RUN_OVERRIDES = (
     f"measured 12-16x slower); stopped (Ctrl-C) after its {PROGAN_THIRD_RUN_ITERATIONS // 1000}k checkpoint and "
     "evaluation, of the 30k its recipe allows, to leave the session time to measure it, its curve flattening (FID "
     f"{' / '.join(PROGAN_THIRD_RUN['fid'][-3:])} at its last three evaluations); the export is that checkpoint")
+
 # A recall experiment, not bundled: the narrow recipe with more feature maps at low resolution (fmap_max 128),
 # trained from scratch. Its curve beside the bundled model's first run at the same iterations, both from their logs,
 # from 4k on (the 32x32 fade-in ends at 3.5k).
+PROGAN_LOW_RES_WIDTH_LOG = "docs/runs/progan-fashion-mnist-low-res-width.metrics.csv"
+PROGAN_FIRST_RUN = ("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml")
 PROGAN_LOW_RES_WIDTH_MINUTES = ("115 min (eleven evaluations included): 90 min to its max_time at 9.4k, then resumed "
                                 "exactly from its 9k checkpoint and stopped after its 11k evaluation")
 
 
 def progan_low_res_width_attempt() -> str:
+    """The experiment's sentence in the progan-fashion-mnist card, every number read from the two logs."""
     digits = {"fid": 1, "recall": 3}
-    log = "docs/runs/progan-fashion-mnist-low-res-width.metrics.csv"
-    wide_rows = [row for row in _logged_evaluations(log, "recipes/progan_fashion_mnist_low_res_width.yaml")
+    wide_rows = [row for row in _logged_evaluations(PROGAN_LOW_RES_WIDTH_LOG,
+                                                    "recipes/progan_fashion_mnist_low_res_width.yaml")
                  if row["g_iter"] >= 4_000]
     until = int(wide_rows[-1]["g_iter"])
-    narrow_rows = [row for row in _logged_evaluations("docs/runs/progan-fashion-mnist-first-30k.metrics.csv",
-                                                      "recipes/progan_fashion_mnist.yaml")
-                   if 4_000 <= row["g_iter"] <= until]
+    narrow_rows = [row for row in _logged_evaluations(*PROGAN_FIRST_RUN) if 4_000 <= row["g_iter"] <= until]
     wide, narrow = formatted(wide_rows, digits), formatted(narrow_rows, digits)
-    later = curve_point("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml",
-                        2 * until, digits)
+    later = curve_point(*PROGAN_FIRST_RUN, 2 * until, digits)
     return (
         " Tried against its low recall, not bundled: more feature maps at low resolution "
         "(recipes/progan_fashion_mnist_low_res_width.yaml, the only change fmap_max 128: 128 / 64 / 32 / 16 feature "
@@ -461,10 +462,10 @@ def progan_low_res_width_attempt() -> str:
         "70k), trained from scratch in float32 on an AVX2-only CPU, one thread, "
         f"{PROGAN_LOW_RES_WIDTH_MINUTES}: in-domain FID {' / '.join(wide['fid'])} and recall "
         f"{' / '.join(wide['recall'])} at 4k-{until // 1000}k, against {' / '.join(narrow['fid'])} and "
-        f"{' / '.join(narrow['recall'])} for this model's first run at the same iterations (bf16-mixed on an AMX CPU; at twice the "
-        f"iterations, {2 * until // 1000}k, it had {later['fid']} / {later['recall']}). {progan_low_res_width_verdict(wide, narrow)}, but far below "
-        "0.40 where the session's time ended it (docs/runs/progan-fashion-mnist-low-res-width.metrics.csv); the "
-        "recipe is there for a longer run.")
+        f"{' / '.join(narrow['recall'])} for this model's first run at the same iterations (bf16-mixed on an AMX "
+        f"CPU; at twice the iterations, {2 * until // 1000}k, it had {later['fid']} / {later['recall']}). "
+        f"{progan_low_res_width_verdict(wide, narrow)}, but far below 0.40 where the session's time ended it "
+        f"({PROGAN_LOW_RES_WIDTH_LOG}); the recipe is there for a longer run.")
 
 
 def progan_low_res_width_verdict(wide: dict[str, list[str]], narrow: dict[str, list[str]]) -> str:
