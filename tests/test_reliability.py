@@ -784,6 +784,28 @@ def test_ctrl_c_before_the_first_periodic_checkpoint_saves_last_ckpt(tmp_path, r
     assert resumed.generator_iterations == 6
 
 
+class StopAfterIteration(Callback):
+    """What the Trainer's ``max_time`` does when time is up: ``should_stop`` at a batch's end."""
+
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if pl_module.generator_iterations >= self.iteration:
+            trainer.should_stop = True
+
+
+@pytest.mark.parametrize("save_on_interrupt", [True, False], ids=["SaveOnInterrupt", "control"])
+def test_a_run_stopped_between_periodic_checkpoints_saves_its_last_iterations(tmp_path, save_on_interrupt):
+    callbacks = [StopAfterIteration(3)] + ([SaveOnInterrupt()] if save_on_interrupt else [])
+    trainer = make_trainer(tmp_path, callbacks, checkpoint_every=2)  # periodic checkpoint at iteration 2 only
+    trainer.fit(GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=10, sample_every_n_iterations=0),
+                datamodule=toy_data())
+    saved = load_checkpoint_safely(tmp_path / "checkpoints" / "last.ckpt")["ganzoo"]["generator_iterations"]
+    # Without it Lightning leaves last.ckpt at the periodic checkpoint: the test can tell the two apart.
+    assert saved == (3 if save_on_interrupt else 2)
+
+
 def test_the_private_lightning_api_ganzoo_uses_is_all_there():
     from ganzoo.lightning_compat import check_private_api
 

@@ -2,7 +2,7 @@
 
 * ``GeneratorIterationCheckpoint`` - a checkpoint every N generator iterations, always ``last.ckpt``.
 * ``RNGStateCheckpoint`` - the global RNG states in every checkpoint, restored on resume.
-* ``SaveOnInterrupt`` - ``last.ckpt`` on Ctrl-C.
+* ``SaveOnInterrupt`` - ``last.ckpt`` on Ctrl-C, and at the end of a run stopped between periodic checkpoints.
 * ``DivergenceGuard`` - stops within one batch when a loss or penalty term becomes NaN/inf.
 * ``EvaluationCallback`` - FID / KID / IS / precision-recall every N generator iterations.
 * ``FineTuneFrom`` - starts a run from a pretrained zoo model.

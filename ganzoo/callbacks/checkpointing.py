@@ -103,7 +103,8 @@ def _set_rng_states(states: dict[str, Any]) -> None:
 
 # ---------------------------------------------------------------------- save on Ctrl-C
 class SaveOnInterrupt(Callback):
-    """Write ``last.ckpt`` when the run is stopped with Ctrl-C (KeyboardInterrupt).
+    """Write ``last.ckpt`` when the run is stopped with Ctrl-C (KeyboardInterrupt), or ends between
+    periodic checkpoints (the Trainer's ``max_time``, a length that is not a multiple of the period).
 
     Periodic checkpoints come every N generator iterations; a Ctrl-C before the first one would
     lose the whole run. Lightning catches the KeyboardInterrupt inside ``fit``, calls every
@@ -119,6 +120,10 @@ class SaveOnInterrupt(Callback):
     between a discriminator and a generator step: resuming from it continues the run, but not bit for
     bit like an uninterrupted one (periodic checkpoints are batch boundaries and are exact).
     Other exceptions (a DivergenceError, a crash) are left to the checkpoint callbacks.
+
+    At the end of training Lightning writes ``last.ckpt`` only if it never wrote one, so a run stopped
+    by ``max_time`` would resume from its last periodic checkpoint and lose the iterations since (found
+    when a 90-minute zoo run stopped 448 iterations past its last one): ``on_train_end`` saves them.
     """
 
     def __init__(self, dirpath: Optional[str] = None, filename: str = "last.ckpt") -> None:
@@ -127,18 +132,24 @@ class SaveOnInterrupt(Callback):
         self.saved_path: Optional[str] = None
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if not isinstance(exception, KeyboardInterrupt) or not self._worth_saving(trainer, pl_module):
-            return
+        if isinstance(exception, KeyboardInterrupt) and self._worth_saving(trainer, pl_module):
+            self._save(trainer, pl_module, "interrupted", "Ctrl-C")
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.checkpoint_callbacks and self._worth_saving(trainer, pl_module):
+            self._save(trainer, pl_module, "stopped", "end of training")
+
+    def _save(self, trainer: L.Trainer, pl_module: L.LightningModule, stopped: str, why: str) -> None:
         path = os.path.join(self._folder(trainer), self.filename)
         try:
             trainer.save_checkpoint(path)
-        except Exception as error:  # noqa: BLE001 - the interrupt is what the user must see
-            rank_zero_warn(f"Ctrl-C: could not save {path}: {error}")
+        except Exception as error:  # noqa: BLE001 - the stop is what the user must see
+            rank_zero_warn(f"{why}: could not save {path}: {error}")
             return
         self.saved_path = path
         iteration = getattr(pl_module, "generator_iterations", None)
         where = f"generator iteration {iteration}" if iteration is not None else f"step {trainer.global_step}"
-        rank_zero_info(f"interrupted: saved {path} ({where}); resume with --ckpt_path {path}")
+        rank_zero_info(f"{stopped}: saved {path} ({where}); resume with --ckpt_path {path}")
 
     def _worth_saving(self, trainer: L.Trainer, pl_module: L.LightningModule) -> bool:
         if trainer.global_step == 0 or trainer.sanity_checking or trainer.fast_dev_run:
@@ -148,7 +159,7 @@ class SaveOnInterrupt(Callback):
             return False  # a periodic checkpoint of this very step exists
         finite = all(bool(torch.isfinite(p).all()) for p in pl_module.parameters() if p.is_floating_point())
         if not finite:
-            rank_zero_warn("Ctrl-C: the weights hold NaN/inf values; not saving them over the last good checkpoint")
+            rank_zero_warn("the weights hold NaN/inf values; not saving them over the last good checkpoint")
         return finite
 
     def _folder(self, trainer: L.Trainer) -> str:
