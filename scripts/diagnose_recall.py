@@ -16,7 +16,7 @@ that FID tells apart poorly:
 
 The last column asks whether the exponential moving average of the generator's weights (what the zoo
 publishes) is what narrows the fakes: the same recall for the trained weights without it
-(``ganzoo.load(name, ema=False)``; every bundled export holds both).
+(``ganzoo.load(name, ema=False)``; "-" for a generator-only export, which holds the EMA weights alone).
 
 Writes docs/recall_diagnosis.md (a table per data set, with its protocol; a data set not diagnosed in
 this call keeps its section) and prints it. Protocol: the data set's in-domain classifier's features,
@@ -86,15 +86,30 @@ def diagnose(generator, extractor, real: torch.Tensor, real_radii: torch.Tensor,
             "class_shares": torch.bincount(torch.cat(predicted), minlength=extractor.num_classes).double() / n}
 
 
+def recall_without_ema(name: str, extractor, real: torch.Tensor, real_radii: torch.Tensor,
+                       real_radii_equal_count: torch.Tensor) -> float | None:
+    """The recall of the model's trained generator without the EMA, or None for a generator-only export."""
+    import ganzoo
+    from ganzoo.zoo.serialization import WeightsError
+
+    try:
+        generator = ganzoo.load(name, ema=False)
+    except WeightsError:  # a generator-only export holds the published (EMA) weights alone
+        return None
+    return diagnose(generator.eval(), extractor, real, real_radii, real_radii_equal_count,
+                    description=f"{name}, without the EMA")["recall"]
+
+
 def table(rows: list[dict], real_radius: float, classes: tuple[str, ...]) -> str:
     lines = ["| model | precision | recall | fakes' median 3-NN radius | ratio to the reals' | rarest class | "
              "commonest class | recall without the EMA |", "| --- | --- | --- | --- | --- | --- | --- | --- |"]
     for row in sorted(rows, key=lambda row: -row["recall"]):
         shares = row["class_shares"]
         rare, common = int(shares.argmin()), int(shares.argmax())
+        without_ema = "-" if row["recall_without_ema"] is None else f"{row['recall_without_ema']:.3f}"
         lines.append(f"| {row['name']} | {row['precision']:.3f} | {row['recall']:.3f} | {row['fake_radius']:.2f} | "
                      f"{row['radius_ratio']:.2f} | {classes[rare]} {shares[rare]:.1%} | "
-                     f"{classes[common]} {shares[common]:.1%} | {row['recall_without_ema']:.3f} |")
+                     f"{classes[common]} {shares[common]:.1%} | {without_ema} |")
     lines.append(f"| ({NUM_FAKES // 1000}k real train images) | | | {real_radius:.2f} | 1.00 | | | |")
     return "\n".join(lines)
 
@@ -113,9 +128,8 @@ def section(features: str) -> str:
     for name in bundled_models(features):
         row = {"name": name, **diagnose(ganzoo.load(name).eval(), extractor, real, real_radii, equal_count_radii,
                                         description=name)}
-        without_ema = diagnose(ganzoo.load(name, ema=False).eval(), extractor, real, real_radii, equal_count_radii,
-                               description=f"{name}, without the EMA")
-        rows.append({**row, "recall_without_ema": without_ema["recall"]})
+        rows.append({**row, "recall_without_ema": recall_without_ema(name, extractor, real, real_radii,
+                                                                     equal_count_radii)})
     return (f"## {title}\n\nProtocol: the in-domain {title} classifier's features; {NUM_FAKES:,} fakes from each "
             f"bundled EMA generator (seed {SEED}, the chunks of `ganzoo eval`) against the {reference}, k = {K}: "
             f"precision and recall as in the registry. The reals' radius at equal count: a fixed {NUM_FAKES // 1000}k "

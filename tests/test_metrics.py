@@ -913,14 +913,20 @@ def test_reference_knn_radii_are_cached_on_disk(tmp_path, monkeypatch):
         pr.reference_knn_radii(features + 1e-3, k=3)
 
 
-def test_diagnose_recall_measures_how_tightly_the_fakes_are_packed():
-    # Fakes from the reals' distribution have k-NN balls as large as the reals' (ratio ~1); the same
-    # distribution shrunk to half its spread has balls half as large, and lower recall (scripts/diagnose_recall.py).
+def import_diagnose_recall():
+    """scripts/diagnose_recall.py as a module (scripts/ is not a package)."""
     sys.path.insert(0, str(ROOT / "scripts"))
     try:
         import diagnose_recall
     finally:
         sys.path.pop(0)
+    return diagnose_recall
+
+
+def test_diagnose_recall_measures_how_tightly_the_fakes_are_packed():
+    # Fakes from the reals' distribution have k-NN balls as large as the reals' (ratio ~1); the same
+    # distribution shrunk to half its spread has balls half as large, and lower recall (scripts/diagnose_recall.py).
+    diagnose_recall = import_diagnose_recall()
     from ganzoo.metrics.precision_recall import knn_radii
 
     class Gaussian(Generator):
@@ -941,3 +947,31 @@ def test_diagnose_recall_measures_how_tightly_the_fakes_are_packed():
     assert packed["recall"] < alike["recall"] - 0.2
     assert alike["class_shares"].sum().item() == pytest.approx(1.0) and len(alike["class_shares"]) == 4
     assert alike["class_shares"].min().item() > 0.15  # a symmetric Gaussian: about a quarter per "class"
+
+
+def test_diagnose_recall_scores_the_raw_generator_and_marks_a_generator_only_export(tmp_path):
+    # The "recall without the EMA" column: a full-GAN export's raw generator is scored (here its EMA copy is
+    # shifted away, so the two recalls differ); a generator-only export has no raw weights, so its cell is "-"
+    # instead of the whole table failing.
+    import ganzoo
+    from ganzoo.gans import WGANGP
+    from ganzoo.metrics.precision_recall import knn_radii
+
+    diagnose_recall = import_diagnose_recall()
+    gan = WGANGP(generator={"name": "MLPGenerator", "kwargs": {"latent_dim": 4, "out_dim": 16, "image_shape": [1, 4, 4],
+                                                             "output_activation": "tanh"}},
+                 discriminator={"name": "MLPDiscriminator", "kwargs": {"in_dim": 16, "image_shape": [1, 4, 4]}})
+    with torch.no_grad():
+        for parameter in gan.generator_ema.module.parameters():
+            parameter.add_(0.5)
+    ganzoo.save(gan, tmp_path / "gan")
+    ganzoo.save(gan.generator, tmp_path / "generator-only")
+    extractor = FlattenExtractor(16)
+    real = extractor(gan.sample(400, seed=1, ema=False))[0]  # the raw generator's own distribution
+    radii = knn_radii(real, 3)
+    raw = diagnose_recall.recall_without_ema(str(tmp_path / "gan"), extractor, real, radii, radii)
+    published = diagnose_recall.diagnose(ganzoo.load(str(tmp_path / "gan")), extractor, real, radii, radii, n=500)
+    assert raw > 0.5 and raw > published["recall"] + 0.2
+    assert diagnose_recall.recall_without_ema(str(tmp_path / "generator-only"), extractor, real, radii, radii) is None
+    row = {"name": "g", **published, "recall_without_ema": None}
+    assert diagnose_recall.table([row], 1.0, ("a", "b", "c", "d")).splitlines()[2].endswith("| - |")
