@@ -26,6 +26,7 @@ sys.path.insert(0, str(ROOT / "scripts"))  # bundle_run's training-log readers
 from ganzoo.zoo.cards import render_model_card  # noqa: E402
 from ganzoo.zoo.registry import BUNDLED_DIR, REGISTRY_PATH  # noqa: E402
 from ganzoo.zoo.serialization import load_generator_from_folder, read_config, sha256_of  # noqa: E402
+from attempts import Attempt, Run, attempts_table, plot_attempts  # noqa: E402
 
 METRICS_FILE = ROOT / "model_cards" / "metrics.json"
 NUM_FAKES = 10_000
@@ -49,9 +50,10 @@ FIRST_SESSIONS_HARDWARE = "2-core AMD EPYC CPU, one thread (two to four runs sha
 def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: str, minutes: str,
                         precision: str = "bf16-mixed", batch_size: int = 64, curve: bool = True,
                         hardware: str = FIRST_SESSIONS_HARDWARE,
-                        history: str = "", overrides: str = "") -> dict:
+                        history: str = "", overrides: str = "", attempts: Sequence[Attempt] = ()) -> dict:
     """A Fashion-MNIST zoo entry trained on this project's CPU with its committed recipe, unchanged.
-    ``minutes`` is the run's wall time, or "" when ``hardware`` states it per part (``hardware_in_parts``)."""
+    ``minutes`` is the run's wall time, or "" when ``hardware`` states it per part (``hardware_in_parts``).
+    ``attempts``: the recipe changes tried on the way, shown as a table and figure in the card."""
     name = f"{variant}-fashion-mnist"
     return {
         "variant": variant,
@@ -72,6 +74,7 @@ def fashion_mnist_model(variant: str, recipe: str, description: str, optimizer: 
         "sample_grid": f"figures/{name}.png",
         "training_curve": f"figures/{name}-curve.png" if curve else None,
         "bar": FASHION_BAR,
+        "attempts": attempts,
     }
 
 
@@ -200,58 +203,92 @@ def continued_overrides(*runs: tuple[str, str]) -> str:
 
 VANILLA_FIRST_RUN = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
                                  "recipes/vanilla_fashion_mnist.yaml", 25_000, {"fid": 1, "recall": 3})
-# The R1 attempts (2026-12-02): the vanilla recipe with --model.init_args.r1_gamma 1 or 10, stopped after
-# their 20k evaluations, against the first run at the same iterations; all read from the logs.
-VANILLA_R1 = {gamma: curve_points(f"docs/runs/vanilla-fashion-mnist-r1-gamma{gamma}.metrics.csv",
-                                  "recipes/vanilla_fashion_mnist.yaml", 20_000, {"fid": 1, "recall": 3})
-              for gamma in (1, 10)}
-# BatchNorm in the generator (2026-12-02, recipes/vanilla_fashion_mnist_batch_norm.yaml): 25k, then resumed
-# exactly to 40k and again to 60k (stopped there).
-VANILLA_BATCH_NORM = curve_points("docs/runs/vanilla-fashion-mnist-batch-norm.metrics.csv",
-                                  "recipes/vanilla_fashion_mnist_batch_norm.yaml", 60_000, {"fid": 1, "recall": 3})
-# The same with a third hidden layer in the generator (recipes/vanilla_fashion_mnist_deep_generator.yaml), 25k.
-VANILLA_DEEP_GENERATOR = curve_points("docs/runs/vanilla-fashion-mnist-deep-generator.metrics.csv",
-                                      "recipes/vanilla_fashion_mnist_deep_generator.yaml", 25_000,
-                                      {"fid": 1, "recall": 3})
 COUNT_WORDS = {1: "One", 2: "Two", 3: "Three", 4: "Four", 5: "Five", 6: "Six", 7: "Seven"}
-# More recall attempts on that BatchNorm generator (2026-12-02 and -03, a 2-core AMD EPYC with AVX2 only, so in
-# float32; one thread each, two side by side), each against the BatchNorm run's first points.
-VANILLA_ON_BATCH_NORM = {
-    "one-sided label smoothing (real target 0.9)": "label_smoothing",
-    "a minibatch-stddev feature in the discriminator (groups of 4)": "minibatch_stddev",
-    "DiffAugment (translation and cutout)": "diffaugment",
-    "the prediction step (Yadav et al. 2018)": "prediction",
-    "spectral normalisation in the discriminator (Miyato et al. 2018; 2026-12-03)": "spectral_norm",
-}
+
+# The vanilla model's recall attempts (2026-12-01 to -03), one change each, every one against one of two
+# reference runs: the first 1024-unit run, then the run with BatchNorm in the generator, the change that
+# helped and became the base of the later attempts. Overrides ran on the reference's recipe.
+VANILLA_FIRST = Run("the first run", "docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
+                    "recipes/vanilla_fashion_mnist.yaml")
+VANILLA_BATCH_NORM_RUN = Run("the BatchNorm run", "docs/runs/vanilla-fashion-mnist-batch-norm.metrics.csv",
+                             "recipes/vanilla_fashion_mnist_batch_norm.yaml")
 
 
-def vanilla_attempts_on_batch_norm() -> str:
-    """Each attempt's curve beside the BatchNorm run's at the same iterations, read from the logs."""
-    parts, ahead = [], []
-    for what, recipe in VANILLA_ON_BATCH_NORM.items():
-        log = f"docs/runs/vanilla-fashion-mnist-{recipe.replace('_', '-')}.metrics.csv"
-        attempt = curve_points(log, f"recipes/vanilla_fashion_mnist_{recipe}.yaml", 25_000, {"fid": 1, "recall": 3})
-        until = 5_000 * len(attempt["fid"])
-        base = curve_points("docs/runs/vanilla-fashion-mnist-batch-norm.metrics.csv",
-                            "recipes/vanilla_fashion_mnist_batch_norm.yaml", until, {"fid": 1, "recall": 3})
-        parts.append(f"{what}: FID {' / '.join(attempt['fid'])} and recall {' / '.join(attempt['recall'])} at "
-                     f"5k-{until // 1000}k, against {' / '.join(base['fid'])} and {' / '.join(base['recall'])} "
-                     f"(recipes/vanilla_fashion_mnist_{recipe}.yaml, {log})")
-        lead = float(attempt["recall"][-1]) - float(base["recall"][-1])
-        if lead > 0:
-            ahead.append(f"{what.split(' (')[0]} (by {lead:.3f}, with FID {attempt['fid'][-1]} against "
-                         f"{base['fid'][-1]})")
-    verdict = (f"Only {' and '.join(ahead)} ended with more recall than the BatchNorm run at equal iterations, "
-               "still far below 0.40" if ahead else "None ended with more recall than the BatchNorm run at equal "
-               "iterations")
-    count = COUNT_WORDS[len(VANILLA_ON_BATCH_NORM)]
-    return (f"{count} more attempts on that BatchNorm generator, each one change (a 2-core AMD EPYC with AVX2 only, "
-            "so in float32, where the BatchNorm run was bf16 on an AVX-512 machine; one thread each): "
-            + "; ".join(parts) + f". {verdict}; none was bundled.")
+def vanilla_override_run(name: str, log: str) -> Run:
+    """An attempt run as overrides on the first run's recipe."""
+    return Run(name, f"docs/runs/vanilla-fashion-mnist-{log}.metrics.csv", VANILLA_FIRST.recipe)
 
 
-VANILLA_NO_R1 = curve_points("docs/runs/vanilla-fashion-mnist-first-25k.metrics.csv",
-                             "recipes/vanilla_fashion_mnist.yaml", 20_000, {"fid": 1, "recall": 3})
+def vanilla_recipe_run(name: str, recipe: str) -> Run:
+    """An attempt with its own recipe, recipes/vanilla_fashion_mnist_RECIPE.yaml, logged under the same name."""
+    return Run(name, f"docs/runs/vanilla-fashion-mnist-{recipe.replace('_', '-')}.metrics.csv",
+               f"recipes/vanilla_fashion_mnist_{recipe}.yaml")
+
+
+def _on_batch_norm(change: str, name: str, recipe: str, outcome: str, *, float32: bool = True) -> Attempt:
+    """An attempt on the BatchNorm generator. Most ran on an AVX2-only CPU, so in float32 where their reference
+    ran in bf16 (on an AVX-512 CPU)."""
+    how = f"recipes/vanilla_fashion_mnist_{recipe}.yaml" + (", `--trainer.precision 32-true`" if float32 else "")
+    return Attempt(change, how, vanilla_recipe_run(name, recipe), VANILLA_BATCH_NORM_RUN, outcome)
+
+
+VANILLA_ATTEMPTS = (
+    Attempt("256 hidden units per layer instead of 1024 (the zoo's first vanilla model)", "`hidden_dim: 256`",
+            vanilla_override_run("256 units", "256"), VANILLA_FIRST,
+            "worse on both; the recipe moved to 1024 units"),
+    Attempt("a PacGAN discriminator judging pairs (Lin et al. 2018)",
+            "`--model.init_args.discriminator.init_args.pack 2`", vanilla_override_run("PacGAN pairs", "pack2"),
+            VANILLA_FIRST, "worse at every evaluation; stopped at 17k"),
+    Attempt("dropout 0.5 in the discriminator's hidden layers, as the original paper's discriminator",
+            "`--model.init_args.discriminator.init_args.dropout 0.5`", vanilla_override_run("dropout", "dropout"),
+            VANILLA_FIRST, "less recall at every evaluation"),
+    Attempt("the two time-scale update rule (TTUR, Heusel et al. 2017)",
+            "`--model.init_args.g_lr 1e-4 --model.init_args.d_lr 4e-4`", vanilla_override_run("TTUR", "ttur"),
+            VANILLA_FIRST, "more recall at 20k, at more than twice the FID"),
+    Attempt("instance noise on both of D's inputs (Sonderby et al. 2017), sigma 0.1 annealed to 0 over 20k",
+            "`--model.init_args.instance_noise_std 0.1 --model.init_args.instance_noise_anneal 20000`",
+            vanilla_override_run("instance noise", "instance-noise"), VANILLA_FIRST,
+            "within noise of the run without"),
+    Attempt("the R1 penalty on real data (Mescheder et al. 2018), gamma 1", "`--model.init_args.r1_gamma 1`",
+            vanilla_override_run("R1, gamma 1", "r1-gamma1"), VANILLA_FIRST,
+            "a faster start, then less recall from 15k"),
+    Attempt("the R1 penalty, gamma 10", "`--model.init_args.r1_gamma 10`",
+            vanilla_override_run("R1, gamma 10", "r1-gamma10"), VANILLA_FIRST,
+            "a faster start, then less recall from 20k"),
+    Attempt("BatchNorm in the generator's hidden layers, as DCGAN's generator normalises",
+            "recipes/vanilla_fashion_mnist_batch_norm.yaml (MLPGenerator(batch_norm=true))",
+            VANILLA_BATCH_NORM_RUN, VANILLA_FIRST,
+            "kept: recall up by two thirds at the same FID, but flat at about 0.18 from 45k to its 60k; the "
+            "reference of the changes below", kept=True),
+    _on_batch_norm("a third hidden layer of 1024 in that generator", "third hidden layer", "deep_generator",
+                   "lower FID, less recall at every evaluation", float32=False),
+    _on_batch_norm("one-sided label smoothing (real target 0.9)", "label smoothing", "label_smoothing",
+                   "slightly less recall from 10k"),
+    _on_batch_norm("a minibatch-stddev feature in the discriminator (groups of 4)", "minibatch stddev",
+                   "minibatch_stddev", "lower FID and less recall from 10k"),
+    _on_batch_norm("DiffAugment (translation and cutout)", "DiffAugment", "diffaugment",
+                   "worse on both"),
+    _on_batch_norm("the prediction step (Yadav et al. 2018)", "prediction step", "prediction",
+                   "recall level (+0.005) at a higher FID"),
+    _on_batch_norm("spectral normalisation in the discriminator (Miyato et al. 2018)", "spectral norm",
+                   "spectral_norm", "less recall at every evaluation"),
+    Attempt("the paper's saturating minimax generator loss", "recipes/vanilla_fashion_mnist_minimax_loss.yaml",
+            Run("minimax loss (bundled)", "docs/runs/vanilla-fashion-mnist.metrics.csv",
+                "recipes/vanilla_fashion_mnist_minimax_loss.yaml"),
+            VANILLA_BATCH_NORM_RUN, "kept: the bundled model", kept=True),
+)
+
+
+def attempts_section(name: str, attempts: Sequence[Attempt], bar: dict) -> str:
+    """The card's table and figure of a model's attempts (the figure written beside its sample grid)."""
+    figure = f"figures/{name}-attempts.png"
+    plot_attempts(attempts, _logged_evaluations, bar, f"{name}: one change at a time (in-domain protocol, 10k fakes)",
+                  ROOT / "model_cards" / figure)
+    return (f"{len(attempts)} changes, one at a time, each against the run it changed at their last shared "
+            "evaluation (in-domain FID and recall: the training curve's protocol). Each ran on one thread of a "
+            "2-core CPU, most with a second run beside it, in its recipe's precision unless the row says otherwise. "
+            "The figure shows every curve, each column's reference run in black.\n\n{attempts_table(attempts, _logged_evaluations)}\n\n![attempts]({figure})")
+
 
 # vanilla-fashion-mnist is the minimax-loss run on the BatchNorm generator (2026-12-03, one thread of an AVX2-only
 # CPU in float32: 25k, then resumed exactly to its 60k end); the non-saturating model it replaced stays in git
@@ -587,7 +624,7 @@ MODELS = {
         "E[log(1 - D(G(z)))], and fully connected networks of 2 hidden layers of 1024 (the paper's MNIST networks "
         "had 1200 units per layer), on Fashion-MNIST at 28x28, trained on a 2-core CPU. Recipe change from the "
         "paper, stated in the recipe: BatchNorm in the generator's hidden layers (MLPGenerator(batch_norm=true), as "
-        "DCGAN's generator normalises), the change that raised recall most of those tried (below). "
+        "DCGAN's generator normalises), the change that raised recall most of those tried (the table below). "
         + RECALL_DIAGNOSIS["vanilla"] + " " + vanilla_minimax_comparison(),
         "Adam 2e-4, betas (0.5, 0.999), saturating minimax loss, 1 D step per G step, EMA 0.999",
         VANILLA_MINIMAX_MINUTES, precision="float32 (the recipe's `precision: 32-true`: that CPU had no native bf16)",
@@ -596,47 +633,7 @@ MODELS = {
                                "its first planned length, to compare with the BatchNorm run",
                                length_override="--model.init_args.max_generator_iterations 60000",
                                final_stop="60k"),
-        history=VANILLA_NON_SATURATING_HISTORY
-        + " The earlier zoo model with 256 units per layer reached FID 35.9 / recall 0.01 "
-        "(docs/runs/vanilla-fashion-mnist-256.metrics.csv). Tried against that model's low recall and not kept: "
-        "a PacGAN discriminator judging pairs (`pack: 2`, Lin et al. 2018), same networks "
-        "otherwise, was worse at equal iterations (FID 39.0 / 32.8, recall 0.001 / 0.006 at 10k / 15k, against "
-        "35.6 / 28.1 and 0.014 / 0.037 without packing; stopped at 17k: "
-        "docs/runs/vanilla-fashion-mnist-pack2.metrics.csv). Nor dropout 0.5 in the discriminator's hidden layers "
-        "(`--model.init_args.discriminator.init_args.dropout 0.5`, as in the original paper's discriminator; 25k "
-        "iterations, 36 min on one thread): FID 34.1 / 30.4 / 28.7 / 29.7 and recall 0.007 / 0.014 / 0.020 / 0.017 "
-        "at 10k / 15k / 20k / 25k, against 35.6 / 28.1 / 25.3 / 23.5 and 0.014 / 0.037 / 0.061 / 0.075 without "
-        "(docs/runs/vanilla-fashion-mnist-dropout.metrics.csv). Nor the two time-scale update rule (TTUR, Heusel "
-        "et al. 2017: `--model.init_args.g_lr 1e-4 --model.init_args.d_lr 4e-4`, 20k iterations, 23 min on one "
-        "thread): FID 96.2 / 71.3 / 65.6 / 59.3 and recall 0.000 / 0.015 / 0.051 / 0.072 at 5k / 10k / 15k / 20k, "
-        "against 64.0 / 35.6 / 28.1 / 25.3 and 0.001 / 0.014 / 0.037 / 0.061 without "
-        "(docs/runs/vanilla-fashion-mnist-ttur.metrics.csv). Nor instance noise (Sonderby et al. 2017; Arjovsky and "
-        "Bottou 2017) on both of D's inputs, sigma 0.1 annealed linearly to 0 over the run "
-        "(`--model.init_args.instance_noise_std 0.1 --model.init_args.instance_noise_anneal 20000`, 20k iterations, "
-        "18 min on one thread): FID 59.2 / 33.6 / 27.4 / 24.9 and recall 0.002 / 0.012 / 0.033 / 0.055 at "
-        "5k / 10k / 15k / 20k, within noise of the run without "
-        "(docs/runs/vanilla-fashion-mnist-instance-noise.metrics.csv). Nor the R1 penalty on real data "
-        "(Mescheder et al. 2018, `--model.init_args.r1_gamma 1` and `10`, two runs side by side on one thread "
-        "each, about 0.06-0.07 s per iteration): FID "
-        f"{' / '.join(VANILLA_R1[1]['fid'])} and recall {' / '.join(VANILLA_R1[1]['recall'])} at 5k-20k with "
-        f"gamma 1, {' / '.join(VANILLA_R1[10]['fid'])} and {' / '.join(VANILLA_R1[10]['recall'])} with gamma 10, "
-        f"against {' / '.join(VANILLA_NO_R1['fid'])} and {' / '.join(VANILLA_NO_R1['recall'])} without: a "
-        "faster start, but recall at or below the run without by 20k, so both were stopped after their 20k "
-        "evaluation (docs/runs/vanilla-fashion-mnist-r1-gamma1.metrics.csv, -r1-gamma10.metrics.csv). "
-        "A generator-side change helped recall but not enough: BatchNorm in the generator's hidden layers "
-        "(recipes/vanilla_fashion_mnist_batch_norm.yaml, MLPGenerator(batch_norm=true), as DCGAN's generator "
-        "normalises; one thread, 0.02-0.04 s per iteration; run to 25k, then resumed exactly to 40k and to 60k) "
-        f"measured FID {' / '.join(VANILLA_BATCH_NORM['fid'])} and recall "
-        f"{' / '.join(VANILLA_BATCH_NORM['recall'])} at 5k-60k against {' / '.join(VANILLA_FIRST_RUN['fid'])} and "
-        f"{' / '.join(VANILLA_FIRST_RUN['recall'])} without at 5k-25k: recall up by two thirds at equal length "
-        "with the same FID, but flat at about 0.18 from 45k, far below 0.40, and mixed against that model (recall "
-        "higher, FID higher), so it was not bundled "
-        "(docs/runs/vanilla-fashion-mnist-batch-norm.metrics.csv). With a third hidden layer of 1024 in that "
-        "generator (recipes/vanilla_fashion_mnist_deep_generator.yaml) it measured FID "
-        f"{' / '.join(VANILLA_DEEP_GENERATOR['fid'])} and recall {' / '.join(VANILLA_DEEP_GENERATOR['recall'])} at "
-        "5k-25k: the lowest FID of the non-saturating runs, below that model's, but lower recall than two layers at "
-        "every point, so it was not bundled either (docs/runs/vanilla-fashion-mnist-deep-generator.metrics.csv). "
-        + vanilla_attempts_on_batch_norm()),
+        history=VANILLA_NON_SATURATING_HISTORY, attempts=VANILLA_ATTEMPTS),
     "wgan-fashion-mnist": continued_in_float32(
         "wgan",
         "WGAN with weight clipping (Arjovsky et al. 2017) on the DCGAN networks, on Fashion-MNIST at 28x28, "
@@ -1066,6 +1063,7 @@ def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[di
         "training_curve": spec.get("training_curve"), "training_curve_note": CURVE_NOTE.format(
             train="50k" if spec["dataset_id"] == "cifar10" else "60k"),
         "stage_grids": spec.get("stage_grids"),
+        "attempts": attempts_section(name, spec["attempts"], spec["bar"]) if spec.get("attempts") else "",
     })
     (ROOT / "model_cards" / f"{name}.md").write_text(card)
     print(f"wrote model_cards/{name}.md")

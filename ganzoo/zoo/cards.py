@@ -20,7 +20,8 @@ JPEG_CIFAR_WARNING = (
 def render_model_card(info: dict[str, Any]) -> str:
     """Render a card from ``info``: name, variant, dataset, dataset_id, description,
     generator/discriminator configs and parameter counts, training, metrics, paper,
-    sample_grid, license, limitations."""
+    sample_grid, license, limitations, and optionally attempts (markdown: the recipe changes
+    tried on the way, a section of its own after the training curve)."""
     metadata = ModelCardData(
         library_name="ganzoo",
         license=info.get("license", "apache-2.0").lower(),
@@ -61,6 +62,7 @@ def _body_fields(info: dict[str, Any]) -> dict[str, str]:
         "curve": _training_curve(info),
         "usage": _usage(info["name"]),
         "limitations": info.get("limitations", _DEFAULT_LIMITATIONS),
+        "attempts": info.get("attempts", ""),
     }
 
 
@@ -166,7 +168,11 @@ _TEMPLATE = """---
 ### Training curve
 
 {{ curve }}
+{% if attempts %}
+### Changes tried on the way
 
+{{ attempts }}
+{% endif %}
 ## Metrics (measured, with protocol)
 
 {{ metrics }}
