@@ -2,8 +2,8 @@
 
 ganzoo needs a few things Lightning keeps private: whether this step's logs will be written (to
 skip ``self.log`` calls, about a millisecond each, in the other steps) and writing logs at once, the
-optimizer-step period of a ``ModelCheckpoint`` (set from generator iterations), the checkpoint's
-file-name values, the resume hook of ``LightningCLI``, ``RichProgressBar``'s task helpers, and the
+optimizer-step period of a ``ModelCheckpoint`` (set from generator iterations), saving one at a batch's
+end when ganzoo's own period says so, the checkpoint's file-name values, the resume hook of ``LightningCLI``, ``RichProgressBar``'s task helpers, and the
 manual-optimization loop's step counters (to step an optimizer without Lightning's per-step hook
 dispatch when nothing listens; a profiler then shows no entries for those hooks). They are reached only
 through this module; ``check_private_api()`` lists what has gone missing and a test runs it, so a
@@ -30,6 +30,9 @@ PRIVATE_API = (
     (_LoggerConnector, "should_update_logs"),
     (_LoggerConnector, "log_metrics"),
     (ModelCheckpoint, "_monitor_candidates"),
+    (ModelCheckpoint, "_should_skip_saving_checkpoint"),
+    (ModelCheckpoint, "_save_topk_checkpoint"),
+    (ModelCheckpoint, "_save_last_checkpoint"),
     (LightningCLI, "_parse_ckpt_path"),
     (RichProgressBar, "_add_task"),
     (RichProgressBar, "_update"),
@@ -53,6 +56,17 @@ def write_logs_now(trainer, metrics: dict[str, float]) -> None:
     rows use. For numbers logged in a step whose logs the Trainer does not write: it keeps them only
     until the epoch ends, so one logged just before an epoch boundary would never reach the logs."""
     trainer._logger_connector.log_metrics(dict(metrics))
+
+
+def save_checkpoint_now(checkpoint: ModelCheckpoint, trainer) -> None:
+    """What ``ModelCheckpoint`` does when its period falls on a batch's end (top-k files and
+    ``last.ckpt``), for a callback that counts its own period; nothing when this step was saved already
+    or the Trainer is in a state that saves nothing (sanity check, fast_dev_run)."""
+    if checkpoint._should_skip_saving_checkpoint(trainer):
+        return
+    candidates = checkpoint._monitor_candidates(trainer)
+    checkpoint._save_topk_checkpoint(trainer, candidates)
+    checkpoint._save_last_checkpoint(trainer, candidates)
 
 
 def set_every_n_train_steps(checkpoint: ModelCheckpoint, steps: int) -> None:

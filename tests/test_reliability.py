@@ -784,6 +784,36 @@ def test_ctrl_c_before_the_first_periodic_checkpoint_saves_last_ckpt(tmp_path, r
     assert resumed.generator_iterations == 6
 
 
+class InterruptBeforeGeneratorStep(Callback):
+    """Ctrl-C after iteration N's discriminator step and before its generator step: Lightning's
+    global_step then counts one optimizer step more than whole iterations do."""
+
+    def __init__(self, iteration):
+        self.iteration = iteration
+
+    def on_before_optimizer_step(self, trainer, pl_module, optimizer):
+        if optimizer is trainer.optimizers[1] and pl_module.generator_iterations == self.iteration - 1:
+            raise KeyboardInterrupt
+
+
+def test_periodic_checkpoints_go_on_after_resuming_a_ctrl_c_between_d_and_g_steps(tmp_path, restore_sigint):
+    # Found in a zoo run: resumed from a Ctrl-C between the two steps, it wrote no periodic checkpoint for
+    # hours, as a period counted in optimizer steps no longer fell on the end of an iteration.
+    trainer = make_trainer(tmp_path, [InterruptBeforeGeneratorStep(4), SaveOnInterrupt()], checkpoint_every=2)
+    with pytest.raises(SystemExit):
+        trainer.fit(GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=10,
+                        sample_every_n_iterations=0), datamodule=toy_data())
+    checkpoints = tmp_path / "checkpoints"
+    interrupted = load_checkpoint_safely(checkpoints / "last.ckpt")
+    assert interrupted["ganzoo"]["generator_iterations"] == 3 and interrupted["global_step"] == 2 * 3 + 1
+    resumed = GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=10, sample_every_n_iterations=0)
+    make_trainer(tmp_path, checkpoint_every=2).fit(resumed, datamodule=toy_data(),
+                                                   ckpt_path=str(checkpoints / "last.ckpt"))
+    assert resumed.generator_iterations == 10
+    assert sorted(path.name for path in checkpoints.glob("giter-*.ckpt")) == [
+        f"giter-{iteration:07d}.ckpt" for iteration in (2, 4, 6, 8, 10)]
+
+
 class StopAfterIteration(Callback):
     """What the Trainer's ``max_time`` does when time is up: ``should_stop`` at a batch's end."""
 

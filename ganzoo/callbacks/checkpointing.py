@@ -12,15 +12,17 @@ import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.utilities.rank_zero import rank_zero_info, rank_zero_warn
 
-from ganzoo.lightning_compat import set_every_n_train_steps
+from ganzoo.lightning_compat import save_checkpoint_now, set_every_n_train_steps
 
 
 class GeneratorIterationCheckpoint(ModelCheckpoint):
     """``ModelCheckpoint`` every N *generator* iterations, always keeping ``last.ckpt``.
 
-    Lightning's ``every_n_train_steps`` counts optimizer steps (D and G together), so
-    N generator iterations are ``N * (n_critic + 1)`` of them; this converts once the
-    module is known.
+    The period is counted in generator iterations, not in Lightning's ``global_step`` (optimizer
+    steps, D and G together): a run resumed from a Ctrl-C checkpoint taken between a discriminator
+    and a generator step has a ``global_step`` ahead of ``(n_critic + 1)`` x its iterations, and a
+    period in optimizer steps would never again fall on the end of an iteration (found when a
+    resumed zoo run wrote no checkpoint for hours).
     """
 
     def __init__(self, every_n_generator_iterations: int = 1000, dirpath: Optional[str] = None,
@@ -38,8 +40,15 @@ class GeneratorIterationCheckpoint(ModelCheckpoint):
         candidates["g_iter"] = torch.tensor(float(trainer.lightning_module.generator_iterations))
         return candidates
 
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        iteration = int(pl_module.generator_iterations)
+        if iteration > 0 and iteration % self.every_n_generator_iterations == 0:
+            save_checkpoint_now(self, trainer)  # skipped when this very step was saved already
+
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
+        # Lightning's own period (in optimizer steps) still decides whether a checkpoint is written
+        # at an epoch's end; the batch ends are ours (on_train_batch_end).
         steps_per_iteration = pl_module.hparams.get("n_critic", 1) + 1
         set_every_n_train_steps(self, self.every_n_generator_iterations * steps_per_iteration)
         # Under manual optimization Lightning warns (a screenful, on every run) that the checkpoint
