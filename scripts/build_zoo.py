@@ -287,7 +287,8 @@ def attempts_section(name: str, attempts: Sequence[Attempt], bar: dict) -> str:
     return (f"{len(attempts)} changes, one at a time, each against the run it changed at their last shared "
             "evaluation (in-domain FID and recall: the training curve's protocol). Each ran on one thread of a "
             "2-core CPU, most with a second run beside it, in its recipe's precision unless the row says otherwise. "
-            "The figure shows every curve, each column's reference run in black.\n\n{attempts_table(attempts, _logged_evaluations)}\n\n![attempts]({figure})")
+            "The figure shows every curve, each column's reference run in black.\n\n"
+            f"{attempts_table(attempts, _logged_evaluations)}\n\n![attempts]({figure})")
 
 
 # vanilla-fashion-mnist is the minimax-loss run on the BatchNorm generator (2026-12-03, one thread of an AVX2-only

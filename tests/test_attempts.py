@@ -64,3 +64,12 @@ def test_a_card_has_the_attempts_section_only_when_given():
     card = render_model_card({**info, "attempts": "| the table |"})
     assert "### Changes tried on the way\n\n| the table |" in card
     assert card.index("Changes tried on the way") < card.index("## Metrics")
+
+
+def test_no_committed_card_or_readme_holds_an_unformatted_placeholder():
+    # A string that lost its f prefix in scripts/build_zoo.py once put "{attempts_table(...)}" into a card.
+    import re
+
+    for path in sorted((ROOT / "model_cards").glob("*.md")) + [ROOT / "README.md"]:
+        leftovers = re.findall(r"\{[A-Za-z_][\w.\[\]'\"]*[(}:]", path.read_text())
+        assert not leftovers, (path.name, leftovers)
