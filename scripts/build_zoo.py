@@ -525,10 +525,11 @@ PROGAN_THIRD_RUN_OVERRIDES = (
 # from 4k on (the 32x32 fade-in ends at 3.5k).
 PROGAN_LOW_RES_WIDTH_LOG = "docs/runs/progan-fashion-mnist-low-res-width.metrics.csv"
 PROGAN_FIRST_RUN = ("docs/runs/progan-fashion-mnist-first-30k.metrics.csv", "recipes/progan_fashion_mnist.yaml")
-PROGAN_LOW_RES_WIDTH_MINUTES = ("209 min (nineteen evaluations included) in three parts: 90 min to its max_time at "
-                                "9.4k, then resumed exactly from its 9k checkpoint and stopped after its 11k "
+PROGAN_LOW_RES_WIDTH_MINUTES = ("343 min (twenty-eight evaluations included) in four parts: 90 min to its max_time "
+                                "at 9.4k, then resumed exactly from its 9k checkpoint and stopped after its 11k "
                                 "evaluation (25 min), then resumed exactly from 11k in a later session and stopped "
-                                "after its 19k evaluation (94 min)")
+                                "after its 19k evaluation (94 min), then resumed from that stop (a Ctrl-C checkpoint "
+                                "at 19,038) in a third session and stopped after its 28k evaluation (134 min)")
 
 
 def progan_low_res_width_attempt() -> str:
