@@ -47,8 +47,9 @@ class GeneratorIterationCheckpoint(ModelCheckpoint):
 
     def setup(self, trainer, pl_module, stage: str) -> None:
         super().setup(trainer, pl_module, stage)
-        # Lightning's own period (in optimizer steps) still decides whether a checkpoint is written
-        # at an epoch's end; the batch ends are ours (on_train_batch_end).
+        # The batch ends are ours (on_train_batch_end); Lightning's period in optimizer steps is still set
+        # because the callback's state key contains it: earlier runs' checkpoints must keep restoring
+        # this callback's state on resume.
         steps_per_iteration = pl_module.hparams.get("n_critic", 1) + 1
         set_every_n_train_steps(self, self.every_n_generator_iterations * steps_per_iteration)
         # Under manual optimization Lightning warns (a screenful, on every run) that the checkpoint
