@@ -1,4 +1,5 @@
-"""Discriminator regularizers: gradient penalty (WGAN-GP), R1/R2, weight clipping, instance noise.
+"""Discriminator regularizers: gradient penalty (WGAN-GP), R1/R2, weight clipping, instance noise;
+and one for the generator: the mode-seeking term (MSGAN).
 
 Penalties return the *unweighted* mean (except R1/R2, whose ``gamma / 2`` is part of
 their definition); the training loop adds them to the D loss and calls one ordinary
@@ -31,6 +32,7 @@ __all__ = [
     "clip_weights_",
     "gradient_norm_squared",
     "gradient_penalty",
+    "mode_seeking_term",
     "r1_penalty",
     "r2_penalty",
 ]
@@ -155,6 +157,23 @@ def r2_penalty(discriminator: ScoreFunction, fake: Tensor, gamma: float) -> Tens
     """R2 (Mescheder et al. 2018, Eq. 10): ``gamma / 2 * E_fake ||grad_x D(x)||^2``."""
     _check_gamma(gamma)
     return 0.5 * gamma * gradient_norm_squared(discriminator, fake).mean()
+
+
+# --------------------------------------------------------------------------- generator: mode seeking
+
+
+def mode_seeking_term(fake: Tensor, latents: Tensor, eps: float = 1e-5) -> Tensor:
+    """The mode-seeking term of MSGAN (Mao et al. 2019, Eq. 3), for the generator to minimise:
+    ``1 / (mean|G(z1) - G(z2)| / mean|z1 - z2| + eps)``, z1 and z2 the first and second halves of the
+    batch. Minimising it pushes the images of distinct latents apart in proportion to how far apart
+    the latents are: a generator that maps many latents to nearly one image (mode collapse) pays most."""
+    if fake.shape[0] != latents.shape[0] or fake.shape[0] < 2 or fake.shape[0] % 2:
+        raise ValueError(f"mode seeking pairs the two halves of a batch: need one even batch of >= 2 fakes and "
+                         f"their latents, got {fake.shape[0]} fakes and {latents.shape[0]} latents")
+    fake_1, fake_2 = fake.float().chunk(2)
+    latents_1, latents_2 = latents.float().chunk(2)
+    ratio = (fake_1 - fake_2).abs().mean() / (latents_1 - latents_2).abs().mean()
+    return 1.0 / (ratio + eps)
 
 
 # --------------------------------------------------------------------------- weight clipping

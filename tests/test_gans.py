@@ -8,7 +8,7 @@ import torch
 from torch.utils.data import DataLoader, TensorDataset
 
 from ganzoo.gans import DCGAN, GAN, SNGAN, WGAN, WGANGP, RaSGAN, VanillaGAN, get_variant
-from ganzoo.nn import Discriminator, Generator, build_network
+from ganzoo.nn import Discriminator, Generator
 from conftest import TOY_D, TOY_G
 
 # Each variant's own architecture family, shrunk so 50 generator iterations run in seconds.
@@ -265,8 +265,6 @@ def _hand_written_prediction_loop(model, data, batch_size, iterations, predicted
     """The prediction method written out in plain torch, independently of the loop: each player
     predicted is extrapolated to theta + (theta - theta_before_its_last_move) while the OTHER
     player updates. Same latents (ganzoo.seeding streams), data order and optimizers as the loop."""
-    import copy
-
     from ganzoo.losses import get_loss
     from ganzoo.seeding import Stream, step_seed
 
@@ -399,3 +397,38 @@ def test_small_mlp_gans_train_on_one_cpu_thread(networks, omp, expected, monkeyp
         assert torch.get_num_threads() == (1 if expected else 2)
     finally:
         torch.set_num_threads(before)
+
+
+def test_mode_seeking_weight_adds_the_term_to_the_generator_loss(tiny_trainer_kwargs):
+    """One iteration with plain SGD, with and without the term, same seeds: the generator updates differ by
+    exactly -lr * weight * grad(mode_seeking_term) on the step's latents (and the term is logged). A flipped
+    sign, a missing weight or the term on the wrong batch fails it."""
+    from ganzoo.regularizers import mode_seeking_term
+
+    data = torch.randn(256, 2, generator=torch.Generator().manual_seed(0))
+    lr, weight = 0.01, 3.0
+
+    def one_iteration(mode_seeking_weight: float):
+        torch.manual_seed(0)
+        model = VanillaGAN(generator=TOY_G, discriminator=TOY_D, optimizer="sgd", g_lr=lr, d_lr=lr,
+                           mode_seeking_weight=mode_seeking_weight, sample_every_n_iterations=0, ema_decay=None)
+        start = copy.deepcopy(model.generator)
+        latents = []
+        generate = model.generate
+        model.generate = lambda z: (latents.append(z.detach().clone()), generate(z))[1]
+        trainer = fit(model, data, 32, 1, tiny_trainer_kwargs, log_every_n_steps=1)
+        return start, latents[-1], flat_params(model.generator), trainer.callback_metrics
+
+    start, latents, with_term, metrics = one_iteration(weight)
+    _, same_latents, without_term, plain_metrics = one_iteration(0.0)
+    assert torch.equal(latents, same_latents)
+    assert "mode_seeking" in metrics and "mode_seeking" not in plain_metrics
+    gradient = torch.autograd.grad(mode_seeking_term(start(latents), latents), list(start.parameters()))
+    expected = -lr * weight * torch.cat([g.flatten() for g in gradient])
+    assert expected.abs().max() > 1e-4  # the term moves the weights measurably
+    torch.testing.assert_close(with_term - without_term, expected, rtol=1e-4, atol=1e-6)
+
+
+def test_mode_seeking_weight_must_not_be_negative():
+    with pytest.raises(ValueError, match="mode_seeking_weight"):
+        VanillaGAN(generator=TOY_G, discriminator=TOY_D, mode_seeking_weight=-1.0)

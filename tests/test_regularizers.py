@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from ganzoo.regularizers import (
+    mode_seeking_term,
     InstanceNoise,
     clip_weights_,
     gradient_norm_squared,
@@ -278,3 +279,33 @@ def test_instance_noise_follows_the_given_generator():
     again = noise(x, 0, generator=torch.Generator().manual_seed(3))
     assert torch.equal(first, again)
     assert not torch.equal(first, noise(x, 0, generator=torch.Generator().manual_seed(4)))
+
+
+def test_mode_seeking_term_matches_its_formula():
+    """MSGAN, Eq. 3: 1 / (mean|G(z1) - G(z2)| / mean|z1 - z2| + eps), the halves of the batch paired."""
+    fake = torch.tensor([[0.0, 1.0], [2.0, 2.0], [1.0, -1.0], [2.0, 0.0]])
+    latents = torch.tensor([[0.0], [1.0], [4.0], [1.0]])
+    # pairs (row 0, row 2) and (row 1, row 3): image distances |(-1, 2)| and |(0, 2)| -> mean 5 / 4;
+    # latent distances 4 and 0 -> mean 2; ratio 5/8.
+    assert mode_seeking_term(fake, latents, eps=0.0).item() == pytest.approx(8 / 5)
+    assert mode_seeking_term(fake, latents).item() == pytest.approx(1 / (5 / 8 + 1e-5))
+
+
+def test_minimising_the_mode_seeking_term_pushes_fakes_apart():
+    """Gradient descent on the term spreads a collapsed batch; a flipped sign would collapse it further."""
+    torch.manual_seed(0)
+    fake = (0.01 * torch.randn(8, 3)).requires_grad_()
+    latents = torch.randn(8, 5)
+    spread = lambda: (fake[:4] - fake[4:]).abs().mean().item()  # noqa: E731
+    before = spread()
+    for _ in range(20):
+        (gradient,) = torch.autograd.grad(mode_seeking_term(fake, latents), fake)
+        with torch.no_grad():
+            fake -= 1e-4 * gradient
+    assert spread() > 2 * before
+
+
+@pytest.mark.parametrize("batch", [1, 3])
+def test_mode_seeking_term_rejects_unpairable_batches(batch):
+    with pytest.raises(ValueError, match="halves of a batch"):
+        mode_seeking_term(torch.zeros(batch, 2), torch.zeros(batch, 4))

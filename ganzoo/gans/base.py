@@ -65,6 +65,9 @@ class GAN(L.LightningModule):
         r1_gamma, r2_gamma: zero-centred penalties on real / fake samples (0 = off).
         clip_value: WGAN weight clipping bound c applied after each D update (None = off).
         drift_weight: epsilon-drift penalty eps * E[D(x)^2] (ProGAN); 0 = off.
+        mode_seeking_weight: weight of MSGAN's mode-seeking term (Mao et al. 2019) added to the
+            generator's loss (``ganzoo.regularizers.mode_seeking_term`` on the two halves of its batch;
+            the paper's weight is 1); 0 = off.
         instance_noise_std, instance_noise_anneal: instance noise sigma, linearly annealed
             to 0 over that many generator iterations (0 = never anneal).
         augment: differentiable augmentation of everything D sees, real and fake, in both players'
@@ -128,6 +131,7 @@ class GAN(L.LightningModule):
         r2_gamma: float = 0.0,
         clip_value: Optional[float] = None,
         drift_weight: float = 0.0,
+        mode_seeking_weight: float = 0.0,
         instance_noise_std: float = 0.0,
         instance_noise_anneal: int = 0,
         augment: Optional[str] = None,
@@ -331,17 +335,25 @@ class GAN(L.LightningModule):
         with self.training_only(g_opt):
             # Backward inside the block: autograd keeps the predicted D weights it needs.
             with self._at_prediction("discriminator"):
-                fake = self.generate(self._latents(real.shape[0], Stream.G_LATENTS))
+                latents = self._latents(real.shape[0], Stream.G_LATENTS)
+                fake = self.generate(latents)
                 d_fake = self.discriminator(self._as_seen_by_discriminator(fake, Stream.G_NOISE_FAKE))
                 d_real = (self.discriminator(self._as_seen_by_discriminator(real, Stream.G_NOISE_REAL))
                           if self.loss.relativistic else None)
                 g_loss = self.loss.generator(d_real, d_fake)
-                self.watch_term(g_loss, "generator loss")
+                logs = {"g_loss": g_loss.detach()}
+                total = g_loss
+                if self.hparams.mode_seeking_weight > 0:
+                    mode_seeking = regularizers.mode_seeking_term(fake, latents)
+                    total = total + self.hparams.mode_seeking_weight * mode_seeking
+                    logs["mode_seeking"] = mode_seeking.detach()
+                    self.watch_term(mode_seeking, "mode seeking")
+                self.watch_term(total, "generator loss")
                 g_opt.zero_grad(set_to_none=True)
-                self._backward(g_loss)
+                self._backward(total)
             self._remember_before_move("generator")
             self._optimizer_step(g_opt)
-        return {"g_loss": g_loss.detach()}
+        return logs
 
     def _backward(self, loss: Tensor) -> None:
         if self._plain_steps:
@@ -724,7 +736,7 @@ def _validate_hyperparameters(args: dict[str, Any]) -> None:
         bad("lr_schedule", f"choose one of {', '.join(LR_SCHEDULES)}")
     if args["lr_schedule"] == "linear" and not args["max_generator_iterations"]:
         bad("lr_schedule", "'linear' decays to 0 at max_generator_iterations, which must then be set")
-    for name in ("gp_weight", "r1_gamma", "r2_gamma", "drift_weight", "instance_noise_std"):
+    for name in ("gp_weight", "r1_gamma", "r2_gamma", "drift_weight", "mode_seeking_weight", "instance_noise_std"):
         if args[name] < 0:
             bad(name, "must be >= 0")
     if args["clip_value"] is not None and args["clip_value"] <= 0:
