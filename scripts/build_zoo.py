@@ -232,6 +232,24 @@ def _on_batch_norm(change: str, name: str, recipe: str, outcome: str, *, float32
     return Attempt(change, how, vanilla_recipe_run(name, recipe), VANILLA_BATCH_NORM_RUN, outcome)
 
 
+# The bundled model's run, the reference of the attempts made on it (2026-12-03, the same kind of AVX2 CPU, float32).
+VANILLA_MINIMAX_RUN = Run("minimax loss (bundled)", "docs/runs/vanilla-fashion-mnist.metrics.csv",
+                          "recipes/vanilla_fashion_mnist_minimax_loss.yaml")
+
+
+def _on_minimax(change: str, name: str, recipe: str, outcome: str) -> Attempt:
+    """An attempt on the bundled minimax recipe, with its own recipe (float32 on an AVX2 CPU, as its reference)."""
+    return Attempt(change, f"recipes/vanilla_fashion_mnist_{recipe}.yaml", vanilla_recipe_run(name, recipe),
+                   VANILLA_MINIMAX_RUN, outcome)
+
+
+MODE_SEEKING_OUTCOME = ("more recall at 10k, then level or less at a higher FID at every evaluation; stopped after 25k. "
+                        "On the minimax recipe instead, D rejected every fake within 450 iterations and it was "
+                        "stopped at 900 (its recipe's header)")
+LINEAR_DECAY_OUTCOME = "TBD"
+BATCH_256_OUTCOME = ("ahead at equal iterations, far behind at equal images and equal time (2.3x the time per "
+                     "iteration); stopped at 5.6k")
+
 VANILLA_ATTEMPTS = (
     Attempt("256 hidden units per layer instead of 1024 (the zoo's first vanilla model)", "`hidden_dim: 256`",
             vanilla_override_run("256 units", "256"), VANILLA_FIRST,
@@ -273,9 +291,12 @@ VANILLA_ATTEMPTS = (
     _on_batch_norm("spectral normalisation in the discriminator (Miyato et al. 2018)", "spectral norm",
                    "spectral_norm", "less recall at every evaluation"),
     Attempt("the paper's saturating minimax generator loss", "recipes/vanilla_fashion_mnist_minimax_loss.yaml",
-            Run("minimax loss (bundled)", "docs/runs/vanilla-fashion-mnist.metrics.csv",
-                "recipes/vanilla_fashion_mnist_minimax_loss.yaml"),
-            VANILLA_BATCH_NORM_RUN, "kept: the bundled model", kept=True),
+            VANILLA_MINIMAX_RUN, VANILLA_BATCH_NORM_RUN, "kept: the bundled model", kept=True),
+    _on_batch_norm("MSGAN's mode-seeking term in the generator's loss (Mao et al. 2019), weight 1", "mode seeking",
+                   "mode_seeking", MODE_SEEKING_OUTCOME, float32=False),
+    _on_minimax("both learning rates decaying linearly to 0 at 60k", "linear decay", "linear_decay",
+                LINEAR_DECAY_OUTCOME),
+    _on_minimax("batch 256 instead of 64", "batch 256", "batch_256", BATCH_256_OUTCOME),
 )
 
 
@@ -553,8 +574,9 @@ def progan_low_res_width_attempt() -> str:
         f"CPU). {progan_low_res_width_verdict(wide, narrow)}. At {until // 1000}k it had recall "
         f"{wide['recall'][-1]} and FID {wide['fid'][-1]}, where this model ended its {PROGAN_ALL_ITERATIONS // 1000}k "
         f"with {bundled['recall']} and {bundled['fid']} (the same in-training evaluation): mixed against this "
-        f"model, and far below 0.40, where the session's time ended it ({PROGAN_LOW_RES_WIDTH_LOG}); the recipe is "
-        "there for a longer run.")
+        f"model, and far below 0.40, where it ended ({PROGAN_LOW_RES_WIDTH_LOG}): the next session's machine did "
+        "not keep its checkpoint, and a fresh run to 30k is about 6 hours on such a CPU, more than a session; the "
+        "recipe is there for a faster machine.")
 
 
 def progan_low_res_width_verdict(wide: dict[str, list[str]], narrow: dict[str, list[str]]) -> str:
@@ -609,7 +631,12 @@ RECALL_DIAGNOSIS = {
               "lie closer together than real images do (smaller k-NN balls), so few real images fall inside one "
               "(docs/recall_diagnosis.md).",
     "vanilla": "Why its recall is low: its fakes favour some classes over others and lie closer together than real "
-               "images do (smaller k-NN balls), so few real images fall inside one (docs/recall_diagnosis.md).",
+               "images do (smaller k-NN balls), so few real images fall inside one (docs/recall_diagnosis.md). "
+               "Fed latents scaled by 1.25 it scores more recall at a lower FID, and by 1.5 more recall still: it "
+               "maps the latent distribution onto too small a region of the data. Recomputing its BatchNorm "
+               "statistics for the averaged weights changes nothing measurable "
+               "(docs/runs/vanilla-fashion-mnist-latent-spread.md, scripts/latent_spread.py; a diagnosis, the zoo "
+               "samples at scale 1).",
 }
 
 MODELS = {
