@@ -246,7 +246,8 @@ def _on_minimax(change: str, name: str, recipe: str, outcome: str) -> Attempt:
 MODE_SEEKING_OUTCOME = ("more recall at 10k, then level or less at a higher FID at every evaluation; stopped after 25k. "
                         "On the minimax recipe instead, D rejected every fake within 450 iterations and it was "
                         "stopped at 900 (its recipe's header)")
-LINEAR_DECAY_OUTCOME = "TBD"
+LINEAR_DECAY_OUTCOME = ("recall level until 35k, less after; FID higher from 15k and rising from 30k as the rates "
+                        "fell")
 BATCH_256_OUTCOME = ("ahead at equal iterations, far behind at equal images and equal time (2.3x the time per "
                      "iteration); stopped at 5.6k")
 
