@@ -27,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 import ganzoo  # noqa: E402
+from ganzoo.zoo import registry  # noqa: E402
 from ganzoo.metrics.evaluate import evaluate_generator  # noqa: E402
 
 
@@ -65,7 +66,8 @@ def main() -> None:
     parser.add_argument("--scales", type=float, nargs="+", default=[1.0, 1.25, 1.5])
     parser.add_argument("--standing-batches", type=int, default=200)
     args = parser.parse_args()
-    features = "cifar10" if "cifar10" in args.name else "fashion-mnist"
+    # The in-domain features the registry measured this model with (its FID's protocol).
+    features = registry()[args.name].metrics[0]["protocol"]["reference_dataset"]
     rows = []
     for scale in args.scales:
         rows.append((f"latents scaled by {scale:g}", scores(with_latent_scale(ganzoo.load(args.name).float(), scale),
