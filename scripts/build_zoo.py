@@ -256,8 +256,8 @@ LINEAR_DECAY_OUTCOME = ("recall level until 35k, less after; FID higher from 15k
                         "fell")
 ADAM_BETA1_ZERO_OUTCOME = ("more recall at all 12 evaluations (+0.04 at 60k), a higher FID from 15k (+1.2 at 60k); "
                            "resumed to 80k: 17.1 / 0.267. Not kept; untried: with the slower EMA")
-SLOW_EMA_OUTCOME = ("kept: the bundled model, its 80k export. The same training bit for bit; its average lags until "
-                    "40k by construction, then leads on both")
+SLOW_EMA_OUTCOME = ("kept: the bundled model, its 80k export. The same training bit for bit; its average lags by "
+                    "construction until 35k, then leads on FID from 40k and on both from 45k")
 BATCH_256_OUTCOME = ("ahead at equal iterations, far behind at equal images and equal time (2.3x the time per "
                      "iteration); stopped at 5.6k")
 
