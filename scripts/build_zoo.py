@@ -395,9 +395,30 @@ def vanilla_minimax_trained_on() -> str:
             f"({VANILLA_MINIMAX_LONGER}); the longer average, not the longer training, made this model.")
 
 
+LOSS_COLUMNS = ("d_loss", "g_loss", "d_real", "d_fake")
+
+
+def logged_losses(run_csv: str, until: int) -> dict[float, tuple[str, ...]]:
+    """A log's training losses at each logged generator iteration up to ``until``, as written (exact strings)."""
+    with open(ROOT / run_csv, newline="") as file:
+        return {float(row["g_iter"]): tuple(row[key] for key in LOSS_COLUMNS) for row in csv.DictReader(file)
+                if row.get("g_loss") and float(row["g_iter"]) <= until}
+
+
+def same_training_steps(run_csv: str, reference_csv: str, until: int) -> int:
+    """How many logged steps two runs share up to ``until``, checked equal in every loss: the claim that the two
+    trained identically, verified on every build rather than typed into the card."""
+    ours, theirs = logged_losses(run_csv, until), logged_losses(reference_csv, until)
+    differing = [at for at in ours if at in theirs and ours[at] != theirs[at]]
+    if differing or set(ours) != set(theirs):
+        raise ValueError(f"{run_csv} and {reference_csv} differ in training up to {until} (first at {differing[:1]})")
+    return len(ours)
+
+
 def vanilla_slow_ema_comparison() -> str:
     """The bundled run (EMA 0.9999) against the same training averaged at 0.999, at their shared evaluations."""
     digits = {"fid": 1, "recall": 3}
+    slow_decay = read_recipe(Path(VANILLA_SLOW_EMA_RUN.recipe).stem)["model"]["init_args"]["ema_decay"]
     slow = _logged_evaluations(VANILLA_SLOW_EMA_RUN.log, VANILLA_SLOW_EMA_RUN.recipe)
     default = {int(row["g_iter"]): row for row in _logged_evaluations(*VANILLA_MINIMAX)}
     overtaken_at = next(int(row["g_iter"]) for row in slow if int(row["g_iter"]) in default
@@ -405,14 +426,17 @@ def vanilla_slow_ema_comparison() -> str:
     ours = formatted([row for row in slow if overtaken_at <= row["g_iter"] <= max(default)], digits)
     theirs = formatted([row for at, row in sorted(default.items()) if at >= overtaken_at], digits)
     after = formatted([row for row in slow if row["g_iter"] > max(default)], digits)
+    equal_steps = same_training_steps(VANILLA_SLOW_EMA_RUN.log, VANILLA_MINIMAX_RUN.log, max(default))
+    initialisation_weight = slow_decay ** int(slow[0]["g_iter"])
     return (
         "Why the slower EMA (`ema_decay: 0.9999`, about the last 10k iterations' weights instead of 1k): the "
         "exponential average of the generator doubled the 0.999 run's recall over its raw weights (0.100 against "
-        "0.203 at 60k), and that generator maps the latents onto too small a region of the data, so a longer average "
+        "0.203 at 60k: docs/recall_diagnosis.md, measured on that model), and that generator maps the latents onto too small a region of the data, so a longer average "
         "mixes more of the regions the raw generator visits in turn. The training is the EMA 0.999 run's, bit for "
-        "bit (the EMA never feeds back; the two logs' losses are equal at all 1,200 logged steps to 60k), so the "
-        "difference is the average alone. It lags early by construction (at 5k, 61% of its weight is still the "
-        f"initialisation: in-domain FID {slow[0]['fid']:.0f}) and overtakes the 0.999 average at "
+        f"bit (the EMA never feeds back; the two logs' losses are equal at all {equal_steps:,} logged steps to "
+        f"{max(default) // 1000}k), so the difference is the average alone. It lags early by construction (at "
+        f"{int(slow[0]['g_iter']) // 1000}k, {initialisation_weight:.0%} of its weight is still the initialisation: "
+        f"in-domain FID {slow[0]['fid']:.0f}) and overtakes the 0.999 average at "
         f"{overtaken_at // 1000}k: FID {' / '.join(ours['fid'])} and recall {' / '.join(ours['recall'])} at "
         f"{overtaken_at // 1000}k-{max(default) // 1000}k against {' / '.join(theirs['fid'])} and "
         f"{' / '.join(theirs['recall'])} (docs/runs/vanilla-fashion-mnist-minimax-loss.metrics.csv), then "
