@@ -257,7 +257,7 @@ LINEAR_DECAY_OUTCOME = ("recall level until 35k, less after; FID higher from 15k
 ADAM_BETA1_ZERO_OUTCOME = ("more recall at all 12 evaluations (+0.04 at 60k), a higher FID from 15k (+1.2 at 60k); "
                            "resumed to 80k: 17.1 / 0.267. Not kept; with the slower EMA: the last row")
 MOMENTUM_WITH_SLOW_EMA_OUTCOME = ("more recall at every evaluation from 10k (+0.04 at 80k), a higher FID from 35k (+1.5 at "
-                                  "80k), precision level: a trade, not a better model, so not kept")
+                                  "80k), precision level: a trade, not a better model, so not kept; resumed to 90k: 14.9 / 0.321")
 SLOW_EMA_OUTCOME = ("kept: the bundled model, its 80k export. The same training bit for bit; its average lags by "
                     "construction until 35k, then leads on FID from 40k and on both from 45k")
 BATCH_256_OUTCOME = ("ahead at equal iterations, far behind at equal images and equal time (2.3x the time per "
@@ -714,12 +714,13 @@ RECALL_DIAGNOSIS = {
               "(docs/recall_diagnosis.md).",
     "vanilla": "Why its recall is low: its fakes favour some classes over others and lie closer together than real "
                "images do (smaller k-NN balls), so few real images fall inside one (docs/recall_diagnosis.md). "
-               "Measured on the model it replaced (the same training, EMA 0.999): fed latents scaled by 1.25 it "
-               "scored more recall at a lower FID, and by 1.5 more recall still: it "
-               "mapped the latent distribution onto too small a region of the data. Recomputing its BatchNorm "
-               "statistics for the averaged weights changed nothing measurable "
-               "(docs/runs/vanilla-fashion-mnist-latent-spread.md, scripts/latent_spread.py; a diagnosis, the zoo "
-               "samples at scale 1).",
+               "Fed latents scaled by 1.25 it scores more recall at a lower FID (0.342 at 11.87), and by 1.5 more "
+               "recall still (0.372 at 13.37): it maps the latent distribution onto too small a region of the data. "
+               "Its BatchNorm running statistics are averages of the trained generator's batches, not the averaged "
+               "weights' own: recomputed for the averaged weights they score 12.87 and recall 0.287, a gain the "
+               "model it replaced (EMA 0.999) did not show (16.10 / 0.205 against 16.18 / 0.203) "
+               "(docs/runs/vanilla-fashion-mnist-latent-spread.md, scripts/latent_spread.py; a diagnosis: the "
+               "bundled weights are as trained, the zoo samples at scale 1).",
 }
 
 MODELS = {
