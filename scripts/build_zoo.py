@@ -437,7 +437,9 @@ def vanilla_slow_ema_comparison() -> str:
     return (
         "Why the slower EMA (`ema_decay: 0.9999`, about the last 10k iterations' weights instead of 1k): the "
         "exponential average of the generator doubled the 0.999 run's recall over its raw weights (0.100 against "
-        "0.203 at 60k: docs/recall_diagnosis.md, measured on that model), and that generator maps the latents onto too small a region of the data, so a longer average "
+        "0.203 at 60k, scripts/diagnose_recall.py on that model; on this one 0.116 against 0.270: "
+        "docs/recall_diagnosis.md), and that generator maps the latents onto too small a region of the data, so a "
+        "longer average "
         "mixes more of the regions the raw generator visits in turn. The training is the EMA 0.999 run's, bit for "
         f"bit (the EMA never feeds back; the two logs' losses are equal at all {equal_steps:,} logged steps to "
         f"{max(default) // 1000}k), so the difference is the average alone. It lags early by construction (at "
