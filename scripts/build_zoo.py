@@ -255,9 +255,11 @@ MODE_SEEKING_OUTCOME = ("more recall at 10k, then level or less at a higher FID 
 LINEAR_DECAY_OUTCOME = ("recall level until 35k, less after; FID higher from 15k and rising from 30k as the rates "
                         "fell")
 ADAM_BETA1_ZERO_OUTCOME = ("more recall at all 12 evaluations (+0.04 at 60k), a higher FID from 15k (+1.2 at 60k); "
-                           "resumed to 80k: 17.1 / 0.267. Not kept; with the slower EMA: the last row")
-MOMENTUM_WITH_SLOW_EMA_OUTCOME = ("more recall at every evaluation from 10k (+0.04 at 80k), a higher FID from 35k (+1.5 at "
-                                  "80k), precision level: a trade, not a better model, so not kept; resumed to 90k: 14.9 / 0.321")
+                           "resumed to 80k: 17.1 / 0.267. Not kept; with the slower EMA: the last "
+                           "row")
+MOMENTUM_WITH_SLOW_EMA_OUTCOME = ("more recall at every evaluation from 10k (+0.04 at 80k), a higher FID from 35k "
+                                  "(+1.5 at 80k), precision level: a trade, not a better model, so not kept; resumed "
+                                  "to 90k: 14.9 / 0.321")
 SLOW_EMA_OUTCOME = ("kept: the bundled model, its 80k export. The same training bit for bit; its average lags by "
                     "construction until 35k, then leads on FID from 40k and on both from 45k")
 BATCH_256_OUTCOME = ("ahead at equal iterations, far behind at equal images and equal time (2.3x the time per "
