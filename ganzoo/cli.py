@@ -117,6 +117,9 @@ def build_parser() -> argparse.ArgumentParser:
                          help="gan: G, EMA G and D (fine-tunable); generator: EMA G only")
     publish.add_argument("--dtype", choices=("float32", "float16"), default="float32")
     publish.add_argument("--dataset", default=None, help="training data set, shown in the model card")
+    publish.add_argument("--standing-statistics", type=int, default=0, metavar="BATCHES",
+                         help="recompute the published generator's BatchNorm statistics from BATCHES batches of "
+                              "256 of its own latents (an EMA generator's averaged statistics lag its weights)")
     publish.add_argument("--private", action="store_true", help="create the Hub repository as private")
     publish.set_defaults(handler=run_publish)
 
@@ -282,12 +285,13 @@ def run_publish(args: argparse.Namespace) -> int:
     # The card's title and usage snippet name the repository users will load, not a local folder.
     card_info = {"name": args.repo_id, **({"dataset": args.dataset} if args.dataset else {})}
     if args.dry_run:
-        folder = export_run(args.run, args.dry_run, kind=args.kind, dtype=args.dtype, card_info=card_info)
+        folder = export_run(args.run, args.dry_run, kind=args.kind, dtype=args.dtype, card_info=card_info,
+                            standing_statistics_batches=args.standing_statistics)
         print(f"wrote {folder} (dry run: nothing uploaded)")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         folder = export_run(args.run, Path(tmp) / args.repo_id.split("/")[-1], kind=args.kind, dtype=args.dtype,
-                            card_info=card_info)
+                            card_info=card_info, standing_statistics_batches=args.standing_statistics)
         url = publish(folder, args.repo_id, private=args.private)
     print(f"uploaded to {url}")
     return 0

@@ -1177,6 +1177,20 @@ def _read_json(path: Path) -> dict:
     return json.loads(path.read_text()) if path.exists() else {}
 
 
+def standing_statistics_row(config: dict) -> dict[str, str]:
+    """The card's training row for an export whose EMA generator got BatchNorm statistics of its own
+    (scripts/standing_statistics.py, scripts/bundle_run.py --standing-statistics); none otherwise."""
+    standing = config.get("batchnorm_statistics")
+    if not standing:
+        return {}
+    last_seed = standing["first_seed"] + standing["batches"] - 1
+    return {"BatchNorm statistics": (
+        f"recomputed after training for the published {standing['recomputed_for']}: a cumulative average over "
+        f"{standing['batches']} batches of {standing['batch_size']} latents (seeds {standing['first_seed']}-"
+        f"{last_seed}), torch.optim.swa_utils.update_bn; the weights are unchanged. The EMA's averaged running "
+        "statistics lag the averaged weights (docs/runs/vanilla-fashion-mnist-latent-spread.md)")}
+
+
 def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[dict], note: str = "") -> dict:
     """Write the model card and sample grid of one bundled model; return its registry entry."""
     generator = _load_bundled(name)
@@ -1196,7 +1210,8 @@ def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[di
         "dtype": config["dtype"], "hf_repo_id": None, "revision": None,
         "num_params_generator": sum(p.numel() for p in generator.parameters()),
         "recipe": spec["recipe"],
-        "training": {"generator_iterations": iterations, **earlier, **spec["training"]},
+        "training": {"generator_iterations": iterations, **earlier, **spec["training"],
+                     **standing_statistics_row(config)},
         "metrics": [_registry_metric(m) for m in in_domain] + inception,
         "paper": spec["paper"], "license": "Apache-2.0", "sample_grid": f"model_cards/{spec['sample_grid']}",
     }

@@ -35,17 +35,20 @@ RUNS_DIR = ROOT / "docs" / "runs"
 FIGURES_DIR = ROOT / "model_cards" / "figures"
 
 
-def export_weights(run: Path, name: str, earlier_runs: Sequence[int] = (), kind: str = "gan") -> int:
+def export_weights(run: Path, name: str, earlier_runs: Sequence[int] = (), kind: str = "gan",
+                   standing_statistics_batches: int = 0) -> int:
     """Export the run's last checkpoint (or the checkpoint ``run`` names) as the bundled fp16 weights and
     config: the full GAN (G, EMA G and D: fine-tunable) or, with ``kind="generator"``, the EMA generator
     alone. A continued model's config also records the generator iterations of each earlier run, oldest
     first (`generator_iterations_of_earlier_runs`), and their sum (`generator_iterations_before_continuing`):
     the export counts only its own run's, the registry entry states the total and the card each run's span.
-    Returns the export's own generator iterations."""
+    ``standing_statistics_batches`` > 0 recomputes the EMA generator's BatchNorm statistics first
+    (``export_run``). Returns the export's own generator iterations."""
     from ganzoo.zoo import export_run
 
     with tempfile.TemporaryDirectory() as tmp:
-        folder = export_run(run, Path(tmp) / name, kind=kind, dtype="float16")
+        folder = export_run(run, Path(tmp) / name, kind=kind, dtype="float16",
+                            standing_statistics_batches=standing_statistics_batches)
         shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
         config = json.loads((folder / "config.json").read_text())
     if earlier_runs:
@@ -229,6 +232,9 @@ def main() -> None:
     parser.add_argument("--generator-only", action="store_true",
                         help="bundle the EMA generator alone (samples, no fine-tuning): for a model whose full "
                              "GAN would not fit the package's weights budget")
+    parser.add_argument("--standing-statistics", type=int, default=0, metavar="BATCHES",
+                        help="recompute the EMA generator's BatchNorm statistics from BATCHES batches of 256 of its "
+                             "own latents before exporting (docs/runs/vanilla-fashion-mnist-latent-spread.md)")
     args = parser.parse_args()
     metrics_csv = args.run / "metrics.csv"
     if not metrics_csv.is_file():
@@ -245,7 +251,8 @@ def main() -> None:
         earlier_runs = [iterations for _, iterations, *_ in lineage]
     checkpoint = checkpoint_to_bundle(args.run, args.checkpoint)
     exported_iterations = export_weights(checkpoint, args.name, earlier_runs=earlier_runs,
-                                         kind="generator" if args.generator_only else "gan")
+                                         kind="generator" if args.generator_only else "gan",
+                                         standing_statistics_batches=args.standing_statistics)
     rows = rows_up_to(rows, sum(earlier_runs) + exported_iterations)
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{args.name}.metrics.csv")
     if post_hoc_file(metrics_csv).is_file():

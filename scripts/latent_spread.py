@@ -21,8 +21,6 @@ import argparse
 import sys
 from pathlib import Path
 
-import torch
-
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -43,21 +41,11 @@ def with_latent_scale(generator, scale: float):
     return generator
 
 
-def with_standing_statistics(generator, batches: int, seed: int = 123):
-    """Recompute every BatchNorm layer's running statistics from the generator's own activations."""
-    norms = [m for m in generator.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
-    if not norms:
-        return None
-    for norm in norms:
-        norm.reset_running_stats()
-        norm.momentum = None  # a cumulative average over the batches below
-    draws = torch.Generator().manual_seed(seed)
-    generator.train()
-    with torch.no_grad():
-        for _ in range(batches):
-            generator(torch.randn(256, generator.latent_dim, generator=draws))
-    generator.eval()
-    return generator
+def with_standing_statistics(generator, batches: int):
+    """The generator with every BatchNorm layer's running statistics recomputed from its own activations
+    (``Generator.recompute_batchnorm_statistics``, what ``bundle_run.py --standing-statistics`` exports), or None
+    when it has no BatchNorm."""
+    return generator if generator.recompute_batchnorm_statistics(batches) else None
 
 
 def main() -> None:

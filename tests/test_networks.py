@@ -126,6 +126,34 @@ def test_mlp_generator_batch_norm_standardises_each_hidden_unit_over_the_batch()
                                                "net.4.weight", "net.4.bias"]
 
 
+def test_recomputed_batchnorm_statistics_are_the_generators_own_activation_statistics():
+    """Standing statistics: each BatchNorm's running mean and variance become the cumulative average of the
+    per-batch mean and unbiased variance of its inputs over the draws (latent seeds seed, seed + 1, ...);
+    stale statistics are gone, and momentum and train/eval mode are as before."""
+    torch.manual_seed(0)
+    G = MLPGenerator(latent_dim=4, out_dim=3, hidden_dim=8, n_layers=2, batch_norm=True).eval()
+    norm = next(m for m in G.modules() if isinstance(m, nn.BatchNorm1d))
+    norm.running_mean.fill_(5.0)
+    inputs = []
+    handle = norm.register_forward_pre_hook(lambda module, args: inputs.append(args[0].detach().clone()))
+    assert G.recompute_batchnorm_statistics(batches=3, batch_size=16, seed=7) == 2
+    handle.remove()
+    assert len(inputs) == 3 and inputs[0].shape == (16, 8)
+    with torch.no_grad():
+        G.train()  # the first layer's input for the first draw, recomputed by hand
+        torch.testing.assert_close(G.net[0](G.sample_latent(16, seed=7)), inputs[0])
+    G.eval()
+    torch.testing.assert_close(norm.running_mean, torch.stack([x.mean(0) for x in inputs]).mean(0))
+    torch.testing.assert_close(norm.running_var, torch.stack([x.var(0, unbiased=True) for x in inputs]).mean(0))
+    assert norm.momentum == 0.1 and not G.training
+    without = MLPGenerator(latent_dim=4, out_dim=3, hidden_dim=8, n_layers=2)
+    before = {k: v.clone() for k, v in without.state_dict().items()}
+    assert without.recompute_batchnorm_statistics(batches=2) == 0
+    assert all(torch.equal(before[k], v) for k, v in without.state_dict().items())
+    with pytest.raises(ValueError, match="batch_size >= 2"):
+        G.recompute_batchnorm_statistics(batch_size=1)
+
+
 @pytest.mark.parametrize("name", list(GENERATORS))
 def test_sample_is_deterministic_per_seed(name):
     make, shape = GENERATORS[name]

@@ -69,6 +69,33 @@ def test_full_gan_round_trip_for_fine_tuning(tmp_path):
     assert torch.equal(ganzoo.load(str(tmp_path / "gan"), ema=False).sample(3, seed=0), gan.sample(3, seed=0, ema=False))
 
 
+def test_export_with_standing_statistics_recomputes_only_the_ema_generators(tmp_path):
+    """export_run(..., standing_statistics_batches=N): the published EMA generator's BatchNorm statistics are
+    its own activations' (as Generator.recompute_batchnorm_statistics gives them), the trained generator keeps
+    its running statistics, and the config says what was done."""
+    from ganzoo.zoo.publish import export_run
+
+    gan = WGANGP(generator=SMALL_G, discriminator=SMALL_D)
+    ema_norm = next(m for m in gan.generator_ema.module.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    ema_norm.running_mean.fill_(3.0)  # stale: what averaging other weights' statistics leaves
+    checkpoint = {"state_dict": gan.state_dict(), "hyper_parameters": dict(gan.hparams)}
+    gan.on_save_checkpoint(checkpoint)
+    torch.save(checkpoint, tmp_path / "run.ckpt")
+    folder = export_run(tmp_path / "run.ckpt", tmp_path / "out", standing_statistics_batches=2)
+    config = json.loads((folder / "config.json").read_text())
+    assert config["batchnorm_statistics"] == {"recomputed_for": "generator_ema", "batches": 2, "batch_size": 256,
+                                              "first_seed": 123}
+    expected = gan.generator_ema.module
+    expected.recompute_batchnorm_statistics(batches=2, batch_size=256, seed=123)
+    exported = load_gan_from_folder(folder)
+    for key, value in expected.state_dict().items():
+        assert torch.equal(exported.generator_ema.module.state_dict()[key], value), key
+    for key, value in gan.generator.state_dict().items():
+        assert torch.equal(exported.generator.state_dict()[key], value), key
+    plain = json.loads((export_run(tmp_path / "run.ckpt", tmp_path / "plain") / "config.json").read_text())
+    assert "batchnorm_statistics" not in plain
+
+
 def test_generator_only_folder_refuses_fine_tuning(tmp_path):
     save_generator(small_generator(), tmp_path / "g")
     with pytest.raises(WeightsError, match="discriminator"):

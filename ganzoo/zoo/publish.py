@@ -47,18 +47,38 @@ def gan_from_checkpoint(path: str | Path):
     return gan
 
 
+# Standing BatchNorm statistics at export: batches of this many latents, drawn with seeds from this one on.
+STANDING_BATCH_SIZE, STANDING_FIRST_SEED = 256, 123
+
+
+def standing_statistics_record(recomputed_for: str, batches: int) -> dict[str, Any]:
+    """What an exported config records about recomputed BatchNorm statistics (the model card states it)."""
+    return {"recomputed_for": recomputed_for, "batches": batches, "batch_size": STANDING_BATCH_SIZE,
+            "first_seed": STANDING_FIRST_SEED}
+
+
 def export_run(run: str | Path, out_dir: str | Path, *, kind: str = "gan", dtype: str = "float32",
-               card_info: Optional[dict[str, Any]] = None) -> Path:
-    """Write safetensors + config.json + README.md (model card) for a run."""
+               card_info: Optional[dict[str, Any]] = None, standing_statistics_batches: int = 0) -> Path:
+    """Write safetensors + config.json + README.md (model card) for a run.
+
+    ``standing_statistics_batches`` > 0 recomputes the published (EMA) generator's BatchNorm statistics
+    from that many batches of 256 of its own latents before writing (``Generator.recompute_batchnorm_statistics``;
+    the trained generator keeps its own); the config records it."""
     if kind not in ("gan", "generator"):
         raise ValueError(f"kind={kind!r}: choose 'gan' (G, EMA G and D) or 'generator' (EMA G only)")
     gan = gan_from_checkpoint(find_checkpoint(run))
+    extra_config: dict[str, Any] = {}
+    if standing_statistics_batches > 0 and gan.sampling_generator.recompute_batchnorm_statistics(
+            standing_statistics_batches, STANDING_BATCH_SIZE, STANDING_FIRST_SEED):
+        published = "generator_ema" if gan.generator_ema is not None else "generator"
+        extra_config["batchnorm_statistics"] = standing_statistics_record(published, standing_statistics_batches)
     info = _card_info(gan, Path(out_dir).name, card_info or {})
     card = render_model_card(info)
     if kind == "gan":
-        return save_gan(gan, out_dir, dtype=dtype, card=card)
+        return save_gan(gan, out_dir, dtype=dtype, card=card, extra_config=extra_config)
     # The generator alone records how far it was trained too, as a full GAN export does.
-    return save_generator(gan.sampling_generator, out_dir, dtype=dtype, card=card, extra_config=gan.training_progress())
+    return save_generator(gan.sampling_generator, out_dir, dtype=dtype, card=card,
+                          extra_config={**gan.training_progress(), **extra_config})
 
 
 def publish(folder: str | Path, repo_id: str, *, private: bool = False, token: Optional[str] = None,
