@@ -54,3 +54,20 @@ def test_a_generator_without_batchnorm_or_ema_is_refused(tmp_path):
     plain = {k: v for k, v in state.items() if not k.startswith("generator_ema.")}
     with pytest.raises(SystemExit, match="EMA generator"):
         with_standing_statistics(plain, config, batches=1)
+
+
+def test_measured_table_names_the_rewritten_models_and_bounds_the_others(tmp_path, monkeypatch):
+    import standing_statistics
+
+    monkeypatch.setattr(standing_statistics, "TABLE", tmp_path / "table.md")
+    monkeypatch.setattr(standing_statistics, "_bundled_config",
+                        lambda name: {"batchnorm_statistics": {}} if name == "a" else {})
+    results = {"a": {"registry": {"fid": 13.16, "precision": 0.7975, "recall": 0.2702},
+                     "standing": {"fid": 12.84, "precision": 0.8036, "recall": 0.2885}},
+               "b": {"registry": {"fid": 9.55, "precision": 0.514, "recall": 0.5617},
+                     "standing": {"fid": 9.53, "precision": 0.514, "recall": 0.5619}}}
+    standing_statistics.write_table(results)
+    text = (tmp_path / "table.md").read_text()
+    assert "| `a` | 13.16 | 0.797 | 0.270 | 12.84 | 0.804 | 0.288 |" in text
+    assert "(scripts/standing_statistics.py NAME): `a`." in text
+    assert "FID moved by at most 0.02 and their recall by at most 0.0002" in text
