@@ -514,6 +514,10 @@ SNGAN_SLOW_EMA_LOG = ("docs/runs/sngan-cifar10-slow-ema-continued.metrics.csv",
                       "recipes/sngan_cifar10_cpu_slow_ema_continued.yaml")
 SNGAN_SLOW_EMA = curve_points(*SNGAN_SLOW_EMA_LOG, 15_000, {"fid": 2, "recall": 3})
 SNGAN_SLOW_EMA_AT = " / ".join(f"+{row['g_iter'] / 1000:g}k" for row in _logged_evaluations(*SNGAN_SLOW_EMA_LOG))
+SNGAN_DIFFAUGMENT_LOG = ("docs/runs/sngan-cifar10-diffaugment-continued.metrics.csv",
+                         "recipes/sngan_cifar10_cpu_diffaugment_continued.yaml")
+SNGAN_DIFFAUGMENT = curve_points(*SNGAN_DIFFAUGMENT_LOG, 30_000, {"fid": 2, "recall": 3})
+SNGAN_DIFFAUGMENT_AT = " / ".join(f"+{row['g_iter'] / 1000:g}k" for row in _logged_evaluations(*SNGAN_DIFFAUGMENT_LOG))
 SNGAN_HALF_WIDTH = curve_points("docs/runs/sngan-cifar10.metrics.csv", "recipes/sngan_cifar10_cpu.yaml", 10_000,
                                 {"fid": 2, "recall": 3})
 
@@ -712,6 +716,23 @@ SNGAN_CIFAR10_PAPER = [
 
 # What scripts/diagnose_recall.py found for the two Fashion-MNIST models below the recall bar (its table, with the
 # numbers and their protocol, is docs/recall_diagnosis.md).
+STANDING_STATISTICS = ROOT / "docs" / "runs" / "standing-statistics.json"
+
+
+def standing_statistics_gain(name: str, config: dict) -> str:
+    """For a bundle whose EMA generator's BatchNorm statistics were recomputed (its config says so): what that
+    changed, as scripts/standing_statistics.py --measure found before rewriting it. Otherwise nothing."""
+    if "batchnorm_statistics" not in config:
+        return ""
+    result = json.loads(STANDING_STATISTICS.read_text())[name]
+    before, after = result["registry"], result["standing"]
+    return (" Its EMA generator's BatchNorm statistics were recomputed for the averaged weights after training (the "
+            "training table's BatchNorm row): the EMA's own running statistics, averages of the trained generator's "
+            f"batches, scored in-domain FID {before['fid']:.2f}, precision {before['precision']:.3f} and recall "
+            f"{before['recall']:.3f} with the same weights, against {after['fid']:.2f}, {after['precision']:.3f} and "
+            f"{after['recall']:.3f} recomputed (docs/runs/standing-statistics.md).")
+
+
 RECALL_DIAGNOSIS = {
     "progan": "Why its recall is low while its FID is the zoo's lowest: its fakes cover the ten classes evenly but "
               "lie closer together than real images do (smaller k-NN balls), so few real images fall inside one "
@@ -719,12 +740,10 @@ RECALL_DIAGNOSIS = {
     "vanilla": "Why its recall is low: its fakes favour some classes over others and lie closer together than real "
                "images do (smaller k-NN balls), so few real images fall inside one (docs/recall_diagnosis.md). "
                "Fed latents scaled by 1.25 it scores more recall at a lower FID (0.342 at 11.87), and by 1.5 more "
-               "recall still (0.372 at 13.37): it maps the latent distribution onto too small a region of the data. "
-               "Its BatchNorm running statistics are averages of the trained generator's batches, not the averaged "
-               "weights' own: recomputed for the averaged weights they score 12.87 and recall 0.287, a gain the "
-               "model it replaced (EMA 0.999) did not show (16.10 / 0.205 against 16.18 / 0.203) "
-               "(docs/runs/vanilla-fashion-mnist-latent-spread.md, scripts/latent_spread.py; a diagnosis: the "
-               "bundled weights are as trained, the zoo samples at scale 1).",
+               "recall still (0.372 at 13.37): it maps the latent distribution onto too small a region of the data "
+               "(a diagnosis: the zoo samples at scale 1; docs/runs/vanilla-fashion-mnist-latent-spread.md). Both "
+               "measurements were made before its BatchNorm statistics were recomputed (below); the model it "
+               "replaced (EMA 0.999) showed no gain from recomputing them (16.10 / 0.205 against 16.18 / 0.203).",
 }
 
 MODELS = {
@@ -886,7 +905,13 @@ MODELS = {
             "float32 on one thread of an AVX2-only CPU, about 0.8 s per generator iteration): FID "
             f"{' / '.join(SNGAN_SLOW_EMA['fid'])} and recall {' / '.join(SNGAN_SLOW_EMA['recall'])} after "
             f"{SNGAN_SLOW_EMA_AT} against the bundled 38.99 and 0.250: no real change, so it was stopped "
-            "(docs/runs/sngan-cifar10-slow-ema-continued.metrics.csv).")),
+            "(docs/runs/sngan-cifar10-slow-ema-continued.metrics.csv). Nor a continuation with DiffAugment (Zhao "
+            "et al. 2020: colour, translation and cutout on every image D scores, real and fake, in both players' "
+            "updates; recipes/sngan_cifar10_cpu_diffaugment_continued.yaml with `--trainer.precision 32-true`, from "
+            "the bundled export with its EMA kept, n_dis 1, one thread of an AVX2-only CPU, about 1 s per "
+            f"generator iteration): FID {' / '.join(SNGAN_DIFFAUGMENT['fid'])} and recall "
+            f"{' / '.join(SNGAN_DIFFAUGMENT['recall'])} after {SNGAN_DIFFAUGMENT_AT}, worse at each evaluation, so "
+            "it was stopped at +3.55k (docs/runs/sngan-cifar10-diffaugment-continued.metrics.csv).")),
     "dcgan-cifar10": cifar10_model(
         "dcgan", "dcgan_cifar10_cpu",
         "DCGAN (Radford et al. 2015) at the paper's size for 32x32 (base width 64, BatchNorm in both networks), "
@@ -1205,7 +1230,7 @@ def write_entry(name: str, spec: dict, in_domain: list[dict], inception: list[di
     sample_grid(generator, ROOT / "model_cards" / spec["sample_grid"])
     entry = {
         "variant": spec["variant"], "dataset": spec["dataset"],
-        "description": spec["description"] + bar_note(spec, in_domain) + note,
+        "description": spec["description"] + standing_statistics_gain(name, config) + bar_note(spec, in_domain) + note,
         "sha256": sha256_of(BUNDLED_DIR / f"{name}.safetensors"), "bundled": True, "kind": config["kind"],
         "dtype": config["dtype"], "hf_repo_id": None, "revision": None,
         "num_params_generator": sum(p.numel() for p in generator.parameters()),
