@@ -278,8 +278,8 @@ def test_max_images_shown_stops_training(tmp_path, loss):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-@pytest.mark.parametrize("recipe", ["progan_cifar10.yaml", "progan_cifar10_cpu.yaml", "progan_fashion_mnist.yaml",
-                                    "toy/progan_smoke.yaml"])
+@pytest.mark.parametrize("recipe", ["progan_cifar10.yaml", "progan_cifar10_cpu.yaml", "progan_cifar10_cpu_standard_gp.yaml",
+                                    "progan_fashion_mnist.yaml", "toy/progan_smoke.yaml"])
 def test_recipes_build_the_model_they_describe(recipe, tmp_path, monkeypatch):
     from lightning.pytorch import LightningDataModule
 
@@ -293,12 +293,17 @@ def test_recipes_build_the_model_they_describe(recipe, tmp_path, monkeypatch):
     model = cli.model
     assert isinstance(model, ProGAN) and model.final_resolution == 32
     assert cli.datamodule.image_shape == model.generator.output_shape
-    if recipe.startswith("progan_cifar10"):  # the paper's gamma = 750 penalty, rewritten for D / gamma
+    if recipe in ("progan_cifar10.yaml", "progan_cifar10_cpu.yaml"):  # the paper's gamma = 750 penalty, for D / gamma
         gamma = 1 / model.discriminator.output_scale
         assert gamma == pytest.approx(750)
         assert model.hparams.gp_weight * gamma == pytest.approx(10)
         assert model.hparams.drift_weight / gamma == pytest.approx(0.001)
         assert model.generator.latent_dim == 128
+    if recipe == "progan_cifar10_cpu_standard_gp.yaml":  # the paper's default penalty: gamma = 1, lambda = 10
+        assert model.discriminator.output_scale == 1.0
+        assert (model.hparams.gp_weight, model.hparams.drift_weight) == (10.0, 0.001)
+        assert model.generator.latent_dim == 128
+        assert model.hparams.max_images_shown == 352_000
     if recipe == "progan_cifar10.yaml":
         assert model.schedule.images_per_level == 800_000
     if recipe == "progan_cifar10_cpu.yaml":  # grown to 32x32 with most of the run left to train there
