@@ -699,10 +699,11 @@ RASGAN_CIFAR10_HARDWARE = hardware_in_parts(
     ("0-20k", CPU_RUN_HARDWARE, "93 min (four evaluations included)"),
     ("20k-36k", EPYC_RUN_HARDWARE, "63 min (eight evaluations included)"))
 # progan-cifar10's first recipe (the paper's CIFAR-10 penalty) collapsed; the zoo's model is its replacement's run.
-PROGAN_CIFAR10_GAMMA_750 = curve_points("docs/runs/progan-cifar10-gamma-750.metrics.csv", "recipes/progan_cifar10_cpu.yaml",
-                                        11_000, {"fid": 1, "recall": 4})
+PROGAN_CIFAR10_GAMMA_750 = curve_points("docs/runs/progan-cifar10-gamma-750.metrics.csv",
+                                        "recipes/progan_cifar10_cpu.yaml", 11_000, {"fid": 1, "recall": 4})
 PROGAN_CIFAR10_STANDARD_GP = curve_points("docs/runs/progan-cifar10.metrics.csv",
-                                          "recipes/progan_cifar10_cpu_standard_gp.yaml", 11_000, {"fid": 1, "recall": 3})
+                                          "recipes/progan_cifar10_cpu_standard_gp.yaml", 11_000,
+                                          {"fid": 1, "recall": 3})
 RUN_MINUTES = {
     "wgan-cifar10": "120 min (four evaluations included)",
     "vanilla-cifar10": ("158 min in two parts: 108 (0-50k, ten evaluations included; about 8 min of it "

@@ -278,8 +278,9 @@ def test_max_images_shown_stops_training(tmp_path, loss):
     assert all(torch.isfinite(p).all() for p in model.parameters())
 
 
-@pytest.mark.parametrize("recipe", ["progan_cifar10.yaml", "progan_cifar10_cpu.yaml", "progan_cifar10_cpu_standard_gp.yaml",
-                                    "progan_fashion_mnist.yaml", "toy/progan_smoke.yaml"])
+@pytest.mark.parametrize("recipe", ["progan_cifar10.yaml", "progan_cifar10_cpu.yaml",
+                                    "progan_cifar10_cpu_standard_gp.yaml", "progan_fashion_mnist.yaml",
+                                    "toy/progan_smoke.yaml"])
 def test_recipes_build_the_model_they_describe(recipe, tmp_path, monkeypatch):
     from lightning.pytorch import LightningDataModule
 
