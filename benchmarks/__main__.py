@@ -156,7 +156,8 @@ def _run_sections(sections, specs, device, budget, repeats, compile_too, save,
         settings = StepSettings("bf16-mixed", channels_last=True)  # the CIFAR-10 recipes' precision
         print(f"[paper-size] {settings.label()}", flush=True)
         warmup, measured = (1, 3) if device.type == "cpu" else (budget.warmup, budget.measured)
-        save("paper-size", paper_size_use(list(RECIPE_MODELS), device, settings, warmup, measured))
+        save("paper-size", paper_size_use(list(RECIPE_MODELS), device, settings, warmup, measured,
+                                          on_model=lambda so_far: save("paper-size", so_far)))
     return training_rows
 
 

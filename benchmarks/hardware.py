@@ -10,7 +10,7 @@ elementwise work, normalisation and optimizer updates are not counted.
 """
 from __future__ import annotations
 
-from typing import Callable
+from typing import Callable, Optional
 
 import torch
 import torch.nn.functional as F
@@ -117,12 +117,16 @@ def hardware_use(training_rows: list[dict], specs: dict[str, ModelSpec], device:
 
 
 def paper_size_use(specs: list[ModelSpec], device: torch.device, settings: StepSettings, warmup: int, measured: int,
-                   log: Callable[[str], None] = print) -> dict:
+                   log: Callable[[str], None] = print, on_model: Optional[Callable[[dict], None]] = None) -> dict:
     """ganzoo's training step on the paper-size CIFAR-10 networks in the recipes' precision, as a
     fraction of this machine's peak for that precision measured in the same run (one timed run per
-    model: these steps take seconds on a CPU, so the overhead ratio is left to the small models)."""
+    model: these steps take seconds on a CPU, so the overhead ratio is left to the small models).
+
+    ``on_model`` gets the section so far after each model, so a run cut by a time limit (a device
+    call) keeps the models it finished."""
     peak = _logged_peak(device, settings, log)
     rows = []
+    section = {"peak": peak, "warmup": warmup, "measured": measured, "models": rows}
     for spec in specs:
         seconds = run_ganzoo(spec, random_images(spec), device, settings, warmup, measured).seconds_per_iteration
         flops = flops_per_iteration(spec, device, settings)
@@ -133,4 +137,6 @@ def paper_size_use(specs: list[ModelSpec], device: torch.device, settings: StepS
                      "fraction_of_matmul_peak": flops / seconds / peak["matmul_flops_per_second"]})
         log(f"  {spec.name}: {seconds:.3f} s/iteration, {flops / 1e9:.1f} GFLOP/iteration, "
             f"{flops / seconds / 1e12:.3f} TFLOP/s = {rows[-1]['fraction_of_conv_peak']:.1%} of conv peak")
-    return {"peak": peak, "warmup": warmup, "measured": measured, "models": rows}
+        if on_model is not None:
+            on_model(section)
+    return section

@@ -93,6 +93,10 @@ limit. The Intel Xeon run of 2026-12-01 predates both changes; its probe shows t
 What remains is Lightning's per-batch loop (callback hooks per batch, batch fetch and transfer,
 progress tracking, the logger connector): about 0.3 ms per generator iteration on this 2-core CPU
 (the probe), hidden behind GPU work when the GPU is busy.
+
+On the one GPU measured so far (an H200, 2026-12-04) the GPU is not busy: its host issues small kernels
+slowly, the paper-size networks use under 1% of the bf16 peak and a hand-written loop is as slow as
+ganzoo's. The measurements and what would fix it (CUDA graphs): `docs/runs/gpu-session-2026-12-04.md`.
 """
 
 

@@ -88,7 +88,11 @@ def test_paper_size_section_reports_a_fraction_of_the_peak_measured_in_the_same_
         "matmul_flops_per_second": 2e11, "conv_flops_per_second": 1e11, "dtype": str(dtype).replace("torch.", ""),
         "channels_last": channels_last, "matmul_shape": "s", "conv_shape": "c"})
     settings = StepSettings("bf16-mixed", channels_last=True)
-    section = hardware.paper_size_use([TINY_DCGAN, TINY_WGAN_GP], CPU, settings, warmup=1, measured=1, log=lambda _: None)
+    saved = []  # what a device call cut by its time limit would keep: the section after each model
+    section = hardware.paper_size_use([TINY_DCGAN, TINY_WGAN_GP], CPU, settings, warmup=1, measured=1,
+                                      log=lambda _: None,
+                                      on_model=lambda so_far: saved.append([row["model"] for row in so_far["models"]]))
+    assert saved == [["tiny-dcgan"], ["tiny-dcgan", "tiny-wgan-gp"]]
     for row in section["models"]:
         assert row["flops_per_iteration"] > 0 and row["seconds_per_iteration"] > 0
         assert row["fraction_of_conv_peak"] == pytest.approx(row["flops_per_iteration"] / row["seconds_per_iteration"] / 1e11)

@@ -7,15 +7,17 @@
 #   afterwards, here: cp FILES_AT/*.json benchmarks/results/ &&
 #                     python -c "from benchmarks.report import regenerate_results_md as r; r()"
 #   DRY_RUN=1 bash scripts/gpu/benchmark.sh              (the same command on the CPU, one tiny model)
+#   BENCH_SECTIONS=paper-size BENCH_TIMEOUT=100           (a subset, as scripts/gpu/device_session.sh runs it)
 set -euo pipefail
 OUT=${OUT:-/tmp/ganzoo-out}; mkdir -p "$OUT"
-export PYTHONPATH=$PWD PYTHONUNBUFFERED=1
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH} PYTHONUNBUFFERED=1
 if [ "${DRY_RUN:-0}" = 1 ]; then
     python3 -m benchmarks --device cpu --quick --sections training --models dcgan-32 --repeats 1 --out-dir "$OUT" \
         --note "dry run of scripts/gpu/benchmark.sh"
 else
     nvidia-smi --query-gpu=name,memory.total --format=csv
-    timeout 230 python3 -m benchmarks --device cuda --quick --sections training,paper-size --out-dir "$OUT" \
+    timeout "${BENCH_TIMEOUT:-230}" python3 -m benchmarks --device cuda --quick \
+        --sections "${BENCH_SECTIONS:-training,paper-size}" --out-dir "$OUT" \
         --note "scripts/gpu/benchmark.sh, one device call"
 fi
 ls -la "$OUT"
