@@ -1000,25 +1000,28 @@ MODELS = {
             "Progressive growing (Karras et al. 2018) from 4x4 to 32x32 with the paper's default loss (WGAN-GP with "
             "gamma = 1 and lambda = 10, epsilon-drift 0.001), minibatch stddev in groups of 4, pixel norm, equalized "
             "learning rate and latent 128, at half the paper's width (64 feature maps) and a CPU schedule: 32k images "
-            "per fade-in and per stabilisation instead of 400k, 448k images in all (14k generator iterations, 9k of "
-            "them at 32x32) instead of 20M. One change from the paper's CIFAR-10 setting, stated in the recipe: that "
-            "setting's penalty centred at gamma = 750 (with groups of 16) was chosen for 20M images at full width, "
-            "and on this budget it collapsed (below).",
+            "per fade-in and per stabilisation instead of 400k, 560k images in all (17.5k generator iterations, 12.5k "
+            "of them at 32x32) instead of 20M. One change from the paper's CIFAR-10 setting, stated in the recipe: "
+            "that setting's penalty centred at gamma = 750 (with groups of 16) was chosen for 20M images at full "
+            "width, and on this budget it collapsed (below).",
             "Adam 1e-3, betas (0, 0.99), WGAN-GP loss (gamma = 1, lambda = 10) + epsilon-drift 0.001, 1 D step per "
             "G step, EMA 0.999, optimizer state reset per phase",
             [{"source": "Karras et al. 2018, Section 6.5", "dataset": "CIFAR-10 (original pixels)",
               "metric": "Inception score", "value": "8.80 +- 0.05",
               "note": "unsupervised, 128 feature maps, 20M images; Inception network; NOT comparable with the "
                       "in-domain IS below"}], batch_size=32,
-            hardware=("2-core AMD EPYC CPU with AVX2 only (float32), two threads, 205 min in three parts: 110 "
+            hardware=("2-core AMD EPYC CPU with AVX2 only (float32), two threads, 277 min in four parts: 110 "
                       "(0-10.5k, three evaluations included) + 13 (10.5k-11k, resumed exactly from its 10.5k "
                       "checkpoint after the machine restarted; one evaluation included) + 82 (11k-14k, resumed "
                       "exactly from its 11k checkpoint; one evaluation included, 7 min paused for a measurement "
-                      "excluded)"),
+                      "excluded) + 72 (14k-17.5k, resumed exactly from its 14k checkpoint in the next session; one "
+                      "evaluation included, 35 min paused for a GPU session's preparation excluded)"),
             overrides=("--trainer.precision 32-true (that CPU had no native bf16); run to 11k with the recipe's first "
                        "length (352k images), then resumed exactly from its 11k checkpoint with "
                        "--model.init_args.max_images_shown 528000 and stopped at its 14k checkpoint for the "
-                       "session's time (the recipe now says 448k)"),
+                       "session's time, then resumed exactly from that checkpoint with "
+                       "--model.init_args.max_images_shown 616000 and stopped at its 17.5k checkpoint for the next "
+                       "session's time (the recipe now says 560k)"),
             precision="float32 (`--trainer.precision 32-true`: that CPU had no native bf16)", history=(
                 "It replaces the zoo's first progan-cifar10: the same networks, schedule and optimizer with the "
                 "paper's CIFAR-10 penalty (recipes/progan_cifar10_cpu.yaml: WGAN-GP centred at gamma = 750, "
@@ -1035,8 +1038,9 @@ MODELS = {
                 "0.0008 / 0.0015 / 0.0017 / 0.0009 at +1,375 / +2,750 / +4,125 / +5,000 "
                 "(docs/runs/progan-cifar10-continued-5k.metrics.csv and .evaluations.csv): still collapsed, so "
                 "length was not what it lacked. This model was bundled at 11k first (in-domain FID 58.44, recall "
-                "0.103; Inception FID 81.3, recall 0.048; commit 5a8fca4), its FID still falling, and trained on "
-                "to 14k in the same session.")),
+                "0.103; Inception FID 81.3, recall 0.048; commit 5a8fca4), its FID still falling, trained on "
+                "to 14k in the same session (in-domain FID 55.13, recall 0.122; Inception FID 65.26, recall "
+                "0.093; commit f55d1d1), then to 17.5k in the next.")),
         "stage_grids": "figures/progan-cifar10-stages.png",
     },
     "vanilla-cifar10": cifar10_model(

@@ -304,7 +304,7 @@ def test_recipes_build_the_model_they_describe(recipe, tmp_path, monkeypatch):
         assert model.discriminator.output_scale == 1.0
         assert (model.hparams.gp_weight, model.hparams.drift_weight) == (10.0, 0.001)
         assert model.generator.latent_dim == 128
-        assert model.hparams.max_images_shown == 448_000  # 14k generator iterations at batch 32
+        assert model.hparams.max_images_shown == 560_000  # 17.5k generator iterations at batch 32
     if recipe == "progan_cifar10.yaml":
         assert model.schedule.images_per_level == 800_000
     if recipe == "progan_cifar10_cpu.yaml":  # grown to 32x32 with most of the run left to train there
