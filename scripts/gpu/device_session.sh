@@ -26,16 +26,17 @@ if [ -d .whl ] && [ "${DRY_RUN:-0}" != 1 ]; then  # packages the device's image 
     python3 -m pip install -q --no-index --no-deps --no-compile --no-cache-dir --target /tmp/site .whl/*.whl || exit 1
     export PYTHONPATH=/tmp/site
 fi
+export PYTHONPATH=$PWD${PYTHONPATH:+:$PYTHONPATH}
 export GANZOO_DATA=${GANZOO_DATA:-/root/ganzoo-data}
 if [ ! -d "$GANZOO_DATA/cifar10-jpeg" ]; then  # in the background while the benchmark runs
     mkdir -p "$GANZOO_DATA"
-    PYTHONPATH=$PWD:${PYTHONPATH:-} python3 -c "from ganzoo.data import extract_cifar10_jpeg as x; \
+    python3 -c "from ganzoo.data import extract_cifar10_jpeg as x; \
 x('.gpu/data/cifar10-jpeg.tar.gz', '$GANZOO_DATA/cifar10-jpeg')" &
     extraction=$!
 fi
 
 OUT="$OUT/results/benchmark" BENCH_SECTIONS=paper-size BENCH_TIMEOUT=${BENCH_TIMEOUT:-100} \
-    PYTHONPATH=$PWD:${PYTHONPATH:-} bash scripts/gpu/benchmark.sh || echo "benchmark failed or timed out"
+    bash scripts/gpu/benchmark.sh || echo "benchmark failed or timed out"
 echo "benchmark done after $(( $(date +%s) - start )) s"
 [ -n "${extraction:-}" ] && wait "$extraction"
 
@@ -43,7 +44,7 @@ echo "benchmark done after $(( $(date +%s) - start )) s"
 # runs (decoding, the reference features: about 40 s).
 TRAIN_SECONDS=$(( DEADLINE - ($(date +%s) - start) - 80 ))
 echo "training for $TRAIN_SECONDS s"
-TRAIN_SECONDS=$TRAIN_SECONDS PYTHONPATH=$PWD:${PYTHONPATH:-} OUT="$OUT" bash scripts/gpu/train_cifar10_resnets.sh
+TRAIN_SECONDS=$TRAIN_SECONDS OUT="$OUT" bash scripts/gpu/train_cifar10_resnets.sh
 mv "$OUT/logs.tar.gz" "$OUT/results/" 2>/dev/null
 echo "session done after $(( $(date +%s) - start )) s"
 tar czf "$OUT/results.tar.gz" -C "$OUT" results && rm -rf "$OUT/results"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The paper ResNets on CIFAR-10 in one device call (issue 14): SN-GAN (recipes/sngan_cifar10.yaml) and
-# WGAN-GP (recipes/wgan_gp_cifar10.yaml) trained side by side on one GPU for $TRAIN_SECONDS seconds (or $MINUTES minutes), then
-# exported (fp16 EMA generator, the zoo's format) with their logs into $OUT: 3 files, each under 16 MiB.
+# WGAN-GP (recipes/wgan_gp_cifar10.yaml) trained side by side on one GPU for $TRAIN_SECONDS seconds
+# (or $MINUTES minutes), then exported (fp16 EMA generator, the zoo's format) with their logs into $OUT:
+# 3 files, each under 16 MiB.
 #
 # Before the call (on the CPU machine):
 #   mkdir -p .gpu/data && cp ../shared/data/cifar10-jpeg.tar.gz .gpu/data/
@@ -28,7 +29,8 @@ if [ "${DRY_RUN:-0}" = 1 ]; then
     checkpoint_every=1; evaluate_every=2; fakes=600
     export OMP_NUM_THREADS=1
 else
-    max_time=$(printf "00:%02d:%02d:%02d" $((TRAIN_SECONDS / 3600)) $((TRAIN_SECONDS % 3600 / 60)) $((TRAIN_SECONDS % 60)))
+    max_time=$(printf "00:%02d:%02d:%02d" $((TRAIN_SECONDS / 3600)) $((TRAIN_SECONDS % 3600 / 60)) \
+        $((TRAIN_SECONDS % 60)))
     device=(--trainer.accelerator gpu --trainer.devices 1 --trainer.max_time "$max_time")
     checkpoint_every=500  # the time limit stops a run between checkpoints: at most this many iterations are lost
     evaluate_every=2000; fakes=10000  # the card's training curve: in-domain FID and recall, 10k fakes vs 50k train
