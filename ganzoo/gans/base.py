@@ -701,13 +701,16 @@ class _RMSprop(_SkipGraphCaptureCheckOnCPU, torch.optim.RMSprop):
     pass
 
 
-def _make_optimizer(name: str, params, lr: float, betas, fused: bool = False) -> torch.optim.Optimizer:
+def _make_optimizer(name: str, params, lr: float | Tensor, betas, fused: bool = False,
+                    capturable: bool = False) -> torch.optim.Optimizer:
     """Multi-tensor ("foreach") updates everywhere; on a GPU, single-kernel "fused" Adam / SGD
-    (RMSprop has no fused version). Both compute the same update up to float rounding."""
+    (RMSprop has no fused version). Both compute the same update up to float rounding.
+    ``capturable``: Adam / RMSprop keep their step counts on the GPU, so a CUDA graph can replay them
+    (``graphed.py``); ``lr`` may then be a GPU tensor that a schedule changes in place."""
     if name == "adam":
-        return _Adam(params, lr=lr, betas=tuple(betas), **_fast_impl(fused))
+        return _Adam(params, lr=lr, betas=tuple(betas), capturable=capturable, **_fast_impl(fused))
     if name == "rmsprop":
-        return _RMSprop(params, lr=lr, foreach=True)
+        return _RMSprop(params, lr=lr, foreach=True, capturable=capturable)
     return torch.optim.SGD(params, lr=lr, **_fast_impl(fused))
 
 
