@@ -2,6 +2,8 @@
 """Bundle a finished training run into the zoo: fp16 weights, its metrics log and its training curve.
 
     python scripts/bundle_run.py runs/sngan_fashion_mnist/version_0 sngan-fashion-mnist
+    python scripts/bundle_run.py OUT/sngan-cifar10-resnet sngan-cifar10-resnet \
+        --metrics OUT/sngan-cifar10-resnet.metrics.csv     # an fp16 export of scripts/gpu/train_graphed.py
 
 writes
     ganzoo/zoo/weights/NAME.safetensors + NAME.json   (G, EMA G and D, fp16; from the run's last.ckpt
@@ -58,6 +60,21 @@ def export_weights(run: Path, name: str, earlier_runs: Sequence[int] = (), kind:
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
     return int(config["generator_iterations"])
+
+
+def bundle_export(folder: Path, metrics_csv: Path, name: str) -> None:
+    """Bundle an export folder as it is (already fp16) with its log and curve. Its evaluations are logged at
+    the iterations they ran at, not at multiples of a recipe's callback period: read with a period of 1."""
+    config = json.loads((folder / "config.json").read_text())
+    if config.get("dtype") != "float16":
+        raise SystemExit(f"{folder}: bundled weights are fp16, this export is {config.get('dtype')}")
+    shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
+    (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
+    shutil.copyfile(metrics_csv, RUNS_DIR / f"{name}.metrics.csv")
+    plot_curve(curve_rows(metrics_csv, 1), f"{name}: 10k fakes vs the train split, in-domain features",
+               FIGURES_DIR / f"{name}-curve.png")
+    size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
+    print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB), its log and curve")
 
 
 def checkpoint_to_bundle(run: Path, checkpoint: str | None) -> Path:
@@ -235,7 +252,16 @@ def main() -> None:
     parser.add_argument("--standing-statistics", type=int, default=0, metavar="BATCHES",
                         help="recompute the EMA generator's BatchNorm statistics from BATCHES batches of 256 of its "
                              "own latents before exporting (docs/runs/vanilla-fashion-mnist-latent-spread.md)")
+    parser.add_argument("--metrics", type=Path, metavar="CSV",
+                        help="the log of a run given as a ready export folder (model.safetensors + config.json, as "
+                             "scripts/gpu/train_graphed.py writes them): bundled as it is, its evaluations read at "
+                             "the iterations they were logged at")
     args = parser.parse_args()
+    if (args.run / "model.safetensors").is_file():
+        if args.metrics is None:
+            parser.error(f"{args.run} is an export folder: give its log with --metrics")
+        bundle_export(args.run, args.metrics, args.name)
+        return
     metrics_csv = args.run / "metrics.csv"
     if not metrics_csv.is_file():
         parser.error(f"{metrics_csv} does not exist")

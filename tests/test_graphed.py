@@ -102,3 +102,39 @@ def test_graphed_iteration_refuses_what_it_cannot_capture():
     assert unsupported_options(model) == ["augment='translation'"]
     with pytest.raises(ValueError, match="augment='translation'.*ganzoo fit"):
         GraphedIteration(model, BATCH)
+
+
+def _train_graphed_script():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "gpu" / "train_graphed.py"
+    spec = importlib.util.spec_from_file_location("train_graphed", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("recipe", ["sngan_cifar10", "sngan_cifar10_cpu", "wgan_gp_cifar10", "vanilla_cifar10"])
+def test_the_gpu_script_builds_its_recipes_as_graphable_models(recipe):
+    from pathlib import Path
+
+    script = _train_graphed_script()
+    gan, data, bf16, seed = script.build_from_recipe(Path(__file__).resolve().parents[1] / "recipes" / f"{recipe}.yaml")
+    assert unsupported_options(gan) == [] and bf16 and seed == 0
+    assert data.in_memory and data.hparams.batch_size == 64
+    GraphedIteration(gan, data.hparams.batch_size)  # the optimizers and buffers build on the CPU too
+
+
+def test_gpu_resident_batches_scale_like_the_datamodule_and_reshuffle_each_epoch():
+    script = _train_graphed_script()
+    images = torch.arange(10 * 3 * 2 * 2, dtype=torch.int64).remainder(256).to(torch.uint8).view(10, 3, 2, 2)
+    batches = script.GPUResidentBatches(images, n_critic=2, batch_size=2, device=torch.device("cpu"))
+    torch.manual_seed(0)
+    seen = torch.cat([batches.next().flatten(0, 1) for _ in range(2)])  # 8 of the 10 images, then a new epoch
+    assert seen.shape == (8, 3, 2, 2)
+    expected = images.float() / 127.5 - 1
+    assert all(any(torch.equal(image, real) for real in expected) for image in seen)
+    assert len({tuple(image.flatten().tolist()) for image in seen}) == 8  # no image twice within an epoch
+    batches.next()  # 2 left < 4 per iteration: a new permutation (drop_last)
+    assert batches.position == 4

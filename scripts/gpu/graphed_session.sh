@@ -35,7 +35,8 @@ export GANZOO_DATA=${GANZOO_DATA:-/root/ganzoo-data}
 nvidia-smi --query-gpu=name,memory.total --format=csv
 if [ ! -d "$GANZOO_DATA/cifar10-jpeg" ]; then
     mkdir -p "$GANZOO_DATA"
-    python3 -c "from ganzoo.data import extract_cifar10_jpeg as x; x('.gpu/data/cifar10-jpeg.tar.gz', '$GANZOO_DATA/cifar10-jpeg')"
+    python3 -c "from ganzoo.data import extract_cifar10_jpeg as x
+x('.gpu/data/cifar10-jpeg.tar.gz', '$GANZOO_DATA/cifar10-jpeg')"
 fi
 echo "data ready after $(( $(date +%s) - start )) s"
 
@@ -43,11 +44,13 @@ train() {  # train NAME RECIPE [options]: one run in the background, its lines p
     local name=$1 recipe=$2; shift 2
     python3 scripts/gpu/train_graphed.py "recipes/$recipe.yaml" --name "$name" --seconds "$TRAIN_SECONDS" \
         --out "$OUT" "$@" 2>&1 | sed -u "s/^/[$name] /" &
+    runs+=($!)
 }
+runs=()
 train sngan-cifar10-resnet sngan_cifar10
 train sngan-cifar10-cnn sngan_cifar10_cpu --max-iterations 150000
 train vanilla-cifar10-mlp vanilla_cifar10 --out /tmp/mlp
-wait
+wait "${runs[@]}"  # not a bare `wait`: it would also wait for the `tee` above, which ends only with this script
 if python3 - <<'PY'
 import csv, sys
 rows = [r for r in csv.DictReader(open("/tmp/mlp/vanilla-cifar10-mlp.metrics.csv")) if r.get("eval/fid")]

@@ -18,7 +18,7 @@
 # iteration counts. Generator iterations per second are printed for each run (issue 17's GPU row).
 # Measured on an H200 (2026-12-04, docs/runs/gpu-session-2026-12-04.md): 2.6 (SN-GAN) and 3.1 (WGAN-GP)
 # generator iterations per second side by side, bound by kernel launches: one call trains about 1k iterations,
-# far from a zoo model, until the step runs as CUDA graphs.
+# far from a zoo model. The step replayed as a CUDA graph is 7-12 times faster: scripts/gpu/graphed_session.sh.
 set -uo pipefail
 OUT=${OUT:-/tmp/ganzoo-out}; mkdir -p "$OUT"
 TRAIN_SECONDS=${TRAIN_SECONDS:-$(( ${MINUTES:-7} * 60 ))}
