@@ -104,22 +104,37 @@ def run_in_parts(recipe: str, stopped_at: str, why: str, *, length_override: str
     return text
 
 
+FULL_GAN_ON_CPU = ("on a 2-core CPU with the committed recipe, and bundled with the package as a full GAN (generator, "
+                   "EMA generator and discriminator, fp16), so it can be sampled offline and fine-tuned.")
+# The GPU runs of 2026-12-04 (scripts/gpu/graphed_session.sh, docs/runs/gpu-graphed-session-2026-12-04.md): each
+# iteration replayed as one CUDA graph, three runs side by side on one H200 for 480 s each.
+GRAPHED_ON_GPU = ("on one NVIDIA H200 with the committed recipe, each iteration replayed as a CUDA graph "
+                  "(ganzoo/gans/graphed.py, scripts/gpu/train_graphed.py), and bundled with the package as its fp16 "
+                  "EMA generator alone (the export that run wrote): it samples offline, but holds no discriminator "
+                  "to fine-tune.")
+GRAPHED_GPU_HARDWARE = "one NVIDIA H200, 8 min (start-up and evaluations included) shared with two other runs"
+GRAPHED_DIFFERENCE = ("the latents are drawn inside the graph from one seeded stream, not re-seeded per step as in "
+                      "`ganzoo fit`; the data set is kept on the GPU and reshuffled each epoch")
+
+
 def cifar10_model(variant: str, recipe: str, description: str, optimizer: str, paper: list[dict], *,
                   hardware: str | None = None, overrides: str | None = None, batch_size: int = 64,
-                  bar: dict = CIFAR10_BAR, history: str = "", precision: str = "bf16-mixed") -> dict:
-    """A CIFAR-10 zoo entry trained on this project's CPU with its committed CPU-budget recipe.
+                  bar: dict = CIFAR10_BAR, history: str = "", precision: str = "bf16-mixed", name: str = "",
+                  trained: str = FULL_GAN_ON_CPU, evaluation_every: int | None = None) -> dict:
+    """A CIFAR-10 zoo entry trained with its committed recipe (by default a CPU-budget recipe on this
+    project's CPU, bundled as a full GAN).
 
     Defaults: one thread of the Intel Xeon (``CPU_RUN_HARDWARE``, its wall time in ``RUN_MINUTES``) and
-    the recipe run unchanged."""
-    name = f"{variant}-cifar10"
+    the recipe run unchanged. ``evaluation_every``: a log whose evaluations are not at multiples of the recipe's
+    callback period (1: read each at the iteration it was logged at, as scripts/gpu/train_graphed.py writes)."""
+    name = name or f"{variant}-cifar10"
     hardware = hardware or f"{CPU_RUN_HARDWARE}, {RUN_MINUTES[name]}"
     overrides = overrides or f"none (ganzoo fit --config recipes/{recipe}.yaml)"
     return {
         "variant": variant, "features": "cifar10", "dataset": CIFAR10, "dataset_id": "cifar10",
-        "description": description + " Trained on the JPEG re-encoding of CIFAR-10 on a 2-core CPU with the "
-                                     "committed recipe, and bundled with the package as a full GAN (generator, EMA "
-                                     "generator and discriminator, fp16), so it can be sampled offline and fine-tuned."
+        "description": description + " Trained on the JPEG re-encoding of CIFAR-10 " + trained
                        + (" " + history if history else ""),
+        "evaluation_every": evaluation_every,
         "recipe": f"recipes/{recipe}.yaml",
         "run": f"docs/runs/{name}.metrics.csv",
         "training": {"recipe overrides": overrides, "hardware": hardware, "batch size": batch_size,
@@ -518,7 +533,7 @@ SNGAN_DIFFAUGMENT_LOG = ("docs/runs/sngan-cifar10-diffaugment-continued.metrics.
                          "recipes/sngan_cifar10_cpu_diffaugment_continued.yaml")
 SNGAN_DIFFAUGMENT = curve_points(*SNGAN_DIFFAUGMENT_LOG, 30_000, {"fid": 2, "recall": 3})
 SNGAN_DIFFAUGMENT_AT = " / ".join(f"+{row['g_iter'] / 1000:g}k" for row in _logged_evaluations(*SNGAN_DIFFAUGMENT_LOG))
-SNGAN_HALF_WIDTH = curve_points("docs/runs/sngan-cifar10.metrics.csv", "recipes/sngan_cifar10_cpu.yaml", 10_000,
+SNGAN_HALF_WIDTH = curve_points("docs/runs/sngan-cifar10-cpu.metrics.csv", "recipes/sngan_cifar10_cpu.yaml", 10_000,
                                 {"fid": 2, "recall": 3})
 
 # Wall time of each zoo run on the development CPU (from the training queue's log; the runs shared 2 cores).
@@ -877,18 +892,24 @@ MODELS = {
         "SN-GAN (Miyato et al. 2018) with the paper's standard CNN generator and spectrally normalised "
         "discriminator at half width (256 channels at the bottom), hinge loss, n_dis 1.",
         "Adam 2e-4, betas (0.5, 0.999), hinge loss, 1 D step per G step (the paper's setting C), EMA 0.999",
-        SNGAN_CIFAR10_PAPER, hardware="2-core AMD EPYC CPU, two threads, 103 min (evaluations included)",
-        bar=SNGAN_CIFAR10_BAR, history=(
-            "It replaces a 2,680-iteration ResNet run (in-domain FID 116.7, recall 0.01; Inception FID 131.4 under "
-            "the protocol below) whose samples were blurs. Tried and not kept: continuing this run from 30k to 45k "
+        SNGAN_CIFAR10_PAPER, hardware=f"{GRAPHED_GPU_HARDWARE}, 280 generator iterations per second",
+        overrides=("length only: `--max-iterations 150000` (scripts/gpu/train_graphed.py), an upper bound; the run "
+                   "trained for its 480 s and stopped at the iteration it had reached, with the recipe's constant "
+                   f"learning rate. Otherwise the recipe as it is; {GRAPHED_DIFFERENCE}"),
+        trained=GRAPHED_ON_GPU, evaluation_every=1, bar=SNGAN_CIFAR10_BAR, history=(
+            "It replaces the same recipe's 30k-iteration run on the CPU (2-core AMD EPYC, two threads, 103 min; "
+            "in-domain FID 38.99, recall 0.250; Inception FID 33.61, recall 0.351 under the protocol below; its log "
+            "docs/runs/sngan-cifar10-cpu.metrics.csv), which missed the recall bar, and before it a 2,680-iteration "
+            "ResNet run (in-domain FID 116.7, recall 0.01; Inception FID 131.4) whose samples were blurs. "
+            "Tried on that 30k model and not kept: continuing it from 30k to 45k "
             "iterations "
             "with the paper's linear learning-rate decay (`--model.init_args.lr_schedule linear "
             "--model.init_args.max_generator_iterations 45000 --ckpt_path last`, so the rate dropped to 1/3 and fell "
             "to 0; 80 min on one thread) moved in-domain FID 38.99 -> 39.32 and recall 0.250 -> 0.265, and Inception "
-            "FID 33.61 -> 36.95 with recall 0.351 -> 0.333: no improvement, so these are the 30k weights "
-            "(the continuation's log: docs/runs/sngan-cifar10-linear-decay.metrics.csv). The bundled raw generator "
-            "(`ganzoo.load('sngan-cifar10', ema=False)`, same protocol) scores FID 41.49, recall 0.238: the EMA "
-            "weights are better on both, so averaging is not what holds recall down. Also tried and not kept: "
+            "FID 33.61 -> 36.95 with recall 0.351 -> 0.333: no improvement, so the 30k weights stayed "
+            "(the continuation's log: docs/runs/sngan-cifar10-linear-decay.metrics.csv). That model's raw generator "
+            "(same protocol) scored FID 41.49, recall 0.238: its EMA weights were better on both, so averaging was "
+            "not what held recall down. Also tried and not kept: "
             "the paper's full-width generator (3.8M parameters) with this discriminator "
             "(recipes/sngan_cifar10_cpu_wide_generator.yaml, both threads) measured in-domain FID "
             f"{' / '.join(SNGAN_WIDE_GENERATOR['fid'])} and recall {' / '.join(SNGAN_WIDE_GENERATOR['recall'])} at "
@@ -917,6 +938,23 @@ MODELS = {
             f"generator iteration): FID {' / '.join(SNGAN_DIFFAUGMENT['fid'])} and recall "
             f"{' / '.join(SNGAN_DIFFAUGMENT['recall'])} after {SNGAN_DIFFAUGMENT_AT}, worse at each evaluation, so "
             "it was stopped at +3.55k (docs/runs/sngan-cifar10-diffaugment-continued.metrics.csv).")),
+    "sngan-cifar10-resnet": cifar10_model(
+        "sngan", "sngan_cifar10",
+        "SN-GAN (Miyato et al. 2018) with the paper's CIFAR-10 ResNet: generator of three up-sampling residual blocks "
+        "of 256 channels with BatchNorm, discriminator of four residual blocks of 128 channels, spectral norm on "
+        "every layer of the discriminator; hinge loss, n_dis 5, the paper's recipe.",
+        "Adam 2e-4, betas (0.0, 0.9), hinge loss, 5 D steps per G step, linear learning-rate decay, EMA 0.999",
+        SNGAN_CIFAR10_PAPER, name="sngan-cifar10-resnet", trained=GRAPHED_ON_GPU, evaluation_every=1,
+        hardware=f"{GRAPHED_GPU_HARDWARE}; 30.2 generator iterations per second while it had the GPU to itself",
+        overrides=("length: 5,709 generator iterations in 480 s instead of the recipe's 50k. The linear decay was "
+                   "set to reach 0 at 12,400 iterations, the length the speed measured at the start (30.2 it/s, the "
+                   "other runs still starting) allowed; the two runs beside it then slowed it to about 10 it/s, so "
+                   "it stopped with the rate at 54% of its start. "
+                   f"Otherwise the recipe as it is; {GRAPHED_DIFFERENCE}"),
+        bar={**SNGAN_CIFAR10_BAR, "for": "the CIFAR-10 SN-GANs"}, history=(
+            "The ganzoo loop (`ganzoo fit`) trained this recipe at 2.6 generator iterations per second on the same "
+            "kind of GPU (docs/runs/gpu-session-2026-12-04.md); replayed as a CUDA graph it ran 11.6 times faster. "
+            "A longer run on a GPU of its own would train the paper's 50k iterations in about half an hour.")),
     "dcgan-cifar10": cifar10_model(
         "dcgan", "dcgan_cifar10_cpu",
         "DCGAN (Radford et al. 2015) at the paper's size for 32x32 (base width 64, BatchNorm in both networks), "
@@ -927,6 +965,9 @@ MODELS = {
           "note": "DCGAN, unsupervised; Inception network; NOT comparable with the in-domain IS below"}],
         hardware=DCGAN_CIFAR10_HARDWARE, overrides=DCGAN_CIFAR10_OVERRIDES, batch_size=128),
     "rasgan-cifar10": {"like_for_like": "sngan-cifar10",
+                       # sngan-cifar10 is now a GPU run; the like-for-like run is the one trained as this one was
+                       "like_for_like_run": {"run": "docs/runs/sngan-cifar10-cpu.metrics.csv", "evaluation_every": None,
+                                             "label": "sngan-cifar10's 30k CPU run"},
                        "like_for_like_why": "the same networks and batch; RaSGAN without spectral norm against "
                                             "hinge with spectral norm", **cifar10_model(
         "rasgan", "rasgan_cifar10_cpu_continued",
@@ -1115,7 +1156,7 @@ def evaluation_log(spec: dict) -> dict[int, dict[str, float]]:
     """The evaluation callback's numbers in a zoo model's run log, by generator iteration."""
     from bundle_run import curve_rows, evaluation_period_in
 
-    every = evaluation_period_in(ROOT / spec["recipe"])
+    every = spec.get("evaluation_every") or evaluation_period_in(ROOT / spec["recipe"])
     return {row["g_iter"]: row for row in curve_rows(ROOT / spec["run"], every)}
 
 
@@ -1125,14 +1166,15 @@ def like_for_like_note(name: str, spec: dict) -> str:
     other_name = spec.get("like_for_like")
     if not other_name:
         return ""
-    mine, theirs = evaluation_log(spec), evaluation_log(MODELS[other_name])
+    other = {**MODELS[other_name], **spec.get("like_for_like_run", {})}
+    mine, theirs = evaluation_log(spec), evaluation_log(other)
     common = sorted(set(mine) & set(theirs))
     if not common:
         return ""
     at = common[-1]
     a, b = mine[at], theirs[at]
     verdict = "better" if a["fid"] < b["fid"] else "worse"
-    return (f" Like for like with {other_name} ({spec['like_for_like_why']}), at {at:,} generator iterations in the "
+    return (f" Like for like with {other.get('label', other_name)} ({spec['like_for_like_why']}), at {at:,} generator iterations in the "
             f"two runs' evaluation logs (the training curves' protocol): in-domain FID {a['fid']:.2f} against "
             f"{b['fid']:.2f} and recall {a['recall']:.2f} against {b['recall']:.2f}, so this loss did {verdict} here.")
 

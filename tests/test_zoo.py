@@ -457,7 +457,7 @@ def test_fine_tuning_keeps_or_restarts_the_pretrained_ema_as_asked(tmp_path, tin
 
 
 @pytest.mark.parametrize("recipe, channels, size", [("dcgan_fashion_mnist_to_imagefolder", 1, 28),
-                                                    ("sngan_cifar10_to_imagefolder", 3, 32)])
+                                                    ("rasgan_cifar10_to_imagefolder", 3, 32)])
 def test_every_fine_tuning_recipe_loads_its_bundled_model_and_takes_a_step(tmp_path, monkeypatch, recipe, channels, size):
     # FineTuneFrom refuses networks that differ from the pretrained model's, so a recipe left
     # behind when its bundled model is replaced fails here.
