@@ -432,3 +432,55 @@ def test_mode_seeking_weight_adds_the_term_to_the_generator_loss(tiny_trainer_kw
 def test_mode_seeking_weight_must_not_be_negative():
     with pytest.raises(ValueError, match="mode_seeking_weight"):
         VanillaGAN(generator=TOY_G, discriminator=TOY_D, mode_seeking_weight=-1.0)
+
+
+# ---------------------------------------------------------------------------------------------- PacGAN packing
+PACKED_TOY_D = {"name": "MLPDiscriminator", "kwargs": {"in_dim": 4, "hidden_dim": 16, "n_layers": 2}}
+
+
+def test_pack_concatenates_consecutive_samples_and_refuses_mismatched_networks():
+    model = VanillaGAN(generator=TOY_G, discriminator=PACKED_TOY_D, pack=2, sample_every_n_iterations=0)
+    x = torch.arange(12.0).view(6, 2)
+    assert torch.equal(model._packed(x), torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]))
+    images = torch.randn(4, 1, 3, 3)
+    assert torch.equal(model._packed(images)[1], torch.cat([images[2], images[3]]))
+    with pytest.raises(ValueError, match="batch of 5 does not divide into packs of 2"):
+        model._packed(torch.zeros(5, 2))
+    with pytest.raises(ValueError, match=r"pack=2: the discriminator must take packs of shape \(4,\)"):
+        VanillaGAN(generator=TOY_G, discriminator=TOY_D, pack=2)
+    with pytest.raises(ValueError, match="pack=0"):
+        VanillaGAN(generator=TOY_G, discriminator=TOY_D, pack=0)
+
+
+def test_pack_discriminator_update_scores_packs_of_real_and_of_fake(tiny_trainer_kwargs):
+    """One iteration with plain SGD: D's update is -lr * grad of the loss on D(packed reals), D(packed fakes).
+    Scoring unpacked samples, or mixing reals with fakes in a pack, gives another update."""
+    torch.manual_seed(0)
+    lr = 0.05
+    model = VanillaGAN(generator=TOY_G, discriminator=PACKED_TOY_D, pack=2, optimizer="sgd", g_lr=lr, d_lr=lr,
+                       sample_every_n_iterations=0, ema_decay=None)
+    start_g, start_d = copy.deepcopy(model.generator), copy.deepcopy(model.discriminator)
+    latents = []
+    generate = model.generate
+    model.generate = lambda z: (latents.append(z.detach().clone()), generate(z))[1]
+    data = torch.randn(64, 2, generator=torch.Generator().manual_seed(1))
+    fit(model, data, 8, 1, tiny_trainer_kwargs)
+
+    real, fake = data[:8].reshape(4, 4), start_g(latents[0]).detach().reshape(4, 4)
+    loss = model.loss.discriminator(start_d(real), start_d(fake))
+    gradients = torch.autograd.grad(loss, list(start_d.parameters()))
+    expected = torch.cat([(p - lr * g).flatten() for p, g in zip(start_d.parameters(), gradients)])
+    torch.testing.assert_close(flat_params(model.discriminator), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_packed_gan_moves_its_generator_to_the_data(tiny_trainer_kwargs):
+    """As each variant does unpacked (test_variant_moves_its_generator_to_the_data): a flipped sign fails it."""
+    torch.manual_seed(0)
+    model = VanillaGAN(generator=TOY_G, discriminator=PACKED_TOY_D, pack=2, g_lr=1e-3, d_lr=1e-3,
+                       sample_every_n_iterations=0)
+    target = torch.tensor([2.0, 2.0])
+    data = target + 0.2 * torch.randn(4096, 2, generator=torch.Generator().manual_seed(0))
+    distance = lambda: (model.generator.sample(512, seed=1).mean(0) - target).norm().item()  # noqa: E731
+    before = distance()
+    fit(model, data, 32, 300, tiny_trainer_kwargs)  # a pack of 2 halves D's scores per batch: twice the steps
+    assert distance() < 0.5 * before
