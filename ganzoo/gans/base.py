@@ -91,11 +91,6 @@ class GAN(L.LightningModule):
             discriminator at its prediction from this iteration's n_critic updates. ``False``: off.
             The EMA averages the real parameters; the previous parameters are a buffer, so they
             are in every checkpoint.
-        pack: PacGAN's packing (Lin et al. 2018): D scores packs of ``pack`` samples, real with real and
-            fake with fake, concatenated along the channels (the first dimension of a sample), so it can
-            see whether a batch lacks variety. Its input must then be ``pack`` times the generator's channels
-            (e.g. an MLP with ``in_dim`` 2 x 784 and ``image_shape`` [2, 28, 28]); penalties are taken on the
-            packs. The batch must divide into packs. 1 = off.
         compile_networks: ``torch.compile`` the generator and the discriminator when fitting.
             Pays a compile time up front (minutes on a CPU) for faster steps; see
             ``benchmarks/RESULTS.md``. With a gradient penalty (gp / r1 / r2) only the generator
@@ -148,7 +143,6 @@ class GAN(L.LightningModule):
         channels_last: Optional[bool] = None,
         compile_networks: bool = False,
         prediction: bool | str = False,
-        pack: int = 1,
     ) -> None:
         super().__init__()
         self.automatic_optimization = False
@@ -164,7 +158,6 @@ class GAN(L.LightningModule):
         self.hparams["generator"] = _class_path_spec(self.generator)
         self.hparams["discriminator"] = _class_path_spec(self.discriminator)
 
-        _check_pack(pack, self.generator, self.discriminator)
         self.loss = get_loss(loss, **(loss_options or {}))
         self.instance_noise = (
             regularizers.InstanceNoise(instance_noise_std, 0.0, instance_noise_anneal or 1,
@@ -301,8 +294,8 @@ class GAN(L.LightningModule):
             with torch.no_grad():
                 fake = self.generate(self._latents(real.shape[0], Stream.D_LATENTS))
             # What D sees (augmented, if augment is set): its scores and penalties are taken on these.
-            real = self._packed(self._augmented(real, Stream.D_NOISE_REAL))
-            fake = self._packed(self._augmented(fake, Stream.D_NOISE_FAKE))
+            real = self._augmented(real, Stream.D_NOISE_REAL)
+            fake = self._augmented(fake, Stream.D_NOISE_FAKE)
             d_real = self.discriminator(self._noisy(real, Stream.D_NOISE_REAL))
             d_fake = self.discriminator(self._noisy(fake, Stream.D_NOISE_FAKE))
             adversarial = self.loss.discriminator(d_real, d_fake, **self._label_noise_draws(real.shape[0]))
@@ -569,16 +562,7 @@ class GAN(L.LightningModule):
         return trainer.world_size, trainer.global_rank
 
     def _as_seen_by_discriminator(self, x: Tensor, stream: int) -> Tensor:
-        return self._noisy(self._packed(self._augmented(x, stream)), stream)
-
-    def _packed(self, x: Tensor) -> Tensor:
-        """PacGAN: consecutive groups of ``pack`` samples as one, concatenated along the first sample dimension."""
-        pack = self.hparams.get("pack", 1)
-        if pack == 1:
-            return x
-        if x.shape[0] % pack:
-            raise ValueError(f"pack={pack}: the batch of {x.shape[0]} does not divide into packs of {pack}")
-        return x.reshape(x.shape[0] // pack, pack * x.shape[1], *x.shape[2:])
+        return self._noisy(self._augmented(x, stream), stream)
 
     def _augmented(self, x: Tensor, stream: int) -> Tensor:
         """``x`` under the augment policy, its random choices drawn like instance noise (per step, for the
@@ -732,17 +716,6 @@ def _make_optimizer(name: str, params, lr: float | Tensor, betas, fused: bool = 
 
 def _fast_impl(fused: bool) -> dict[str, bool]:
     return {"fused": True} if fused else {"foreach": True}
-
-
-def _check_pack(pack: Any, generator: Generator, discriminator: Discriminator) -> None:
-    """``pack`` is a whole number >= 1 and D takes packs of that many of G's samples."""
-    if not isinstance(pack, int) or isinstance(pack, bool) or pack < 1:
-        raise ValueError(f"pack={pack!r}: must be an integer >= 1 (samples per pack the discriminator scores)")
-    sample = tuple(generator.output_shape)
-    expected = (sample[0] * pack, *sample[1:])
-    if pack > 1 and tuple(discriminator.input_shape) != expected:
-        raise ValueError(f"pack={pack}: the discriminator must take packs of shape {expected} ({pack} samples of "
-                         f"shape {sample}), but it takes {tuple(discriminator.input_shape)}")
 
 
 def _validate_hyperparameters(args: dict[str, Any]) -> None:

@@ -13,7 +13,7 @@ iterations with the Lightning loop's, running this iteration eagerly on the CPU.
 - the caller hands over the iteration's real batches (``scripts/gpu/train_graphed.py`` keeps the data set
   on the GPU);
 - options that sync host and device inside a step or change the networks are refused: augment, instance
-  noise, label noise, prediction, mode seeking, packing (PacGAN), progressive growing.
+  noise, label noise, prediction, mode seeking, progressive growing.
 """
 from __future__ import annotations
 
@@ -32,8 +32,7 @@ def unsupported_options(gan: GAN) -> list[str]:
     """The settings of ``gan`` a captured iteration cannot reproduce (empty: it can be graphed)."""
     hp = gan.hparams
     found = [f"{name}={hp[name]!r}" for name, off in (("augment", None), ("instance_noise_std", 0.0),
-                                                    ("prediction", False), ("mode_seeking_weight", 0.0),
-                                                    ("pack", 1))
+                                                    ("prediction", False), ("mode_seeking_weight", 0.0))
              if hp.get(name, off) != off]
     if (hp.get("loss_options") or {}).get("label_noise", 0):
         found.append("loss_options.label_noise")
