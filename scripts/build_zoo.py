@@ -1178,7 +1178,8 @@ def like_for_like_note(name: str, spec: dict) -> str:
     at = common[-1]
     a, b = mine[at], theirs[at]
     verdict = "better" if a["fid"] < b["fid"] else "worse"
-    return (f" Like for like with {other.get('label', other_name)} ({spec['like_for_like_why']}), at {at:,} generator iterations in the "
+    label = other.get("label", other_name)
+    return (f" Like for like with {label} ({spec['like_for_like_why']}), at {at:,} generator iterations in the "
             f"two runs' evaluation logs (the training curves' protocol): in-domain FID {a['fid']:.2f} against "
             f"{b['fid']:.2f} and recall {a['recall']:.2f} against {b['recall']:.2f}, so this loss did {verdict} here.")
 
