@@ -896,7 +896,8 @@ MODELS = {
         "SN-GAN (Miyato et al. 2018) with the paper's standard CNN generator and spectrally normalised "
         "discriminator at half width (256 channels at the bottom), hinge loss, n_dis 1.",
         "Adam 2e-4, betas (0.5, 0.999), hinge loss, 1 D step per G step (the paper's setting C), EMA 0.999",
-        SNGAN_CIFAR10_PAPER, hardware=f"{GRAPHED_GPU_HARDWARE}, 280 generator iterations per second",
+        SNGAN_CIFAR10_PAPER,
+        hardware=f"{GRAPHED_GPU_HARDWARE}; 280 generator iterations per second at the start, 100-145 while sharing",
         overrides=("length only: `--max-iterations 150000` (scripts/gpu/train_graphed.py), an upper bound; the run "
                    "trained for its 480 s and stopped at the iteration it had reached, with the recipe's constant "
                    f"learning rate. Otherwise the recipe as it is; {GRAPHED_DIFFERENCE}"),
