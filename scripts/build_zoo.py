@@ -106,7 +106,7 @@ def run_in_parts(recipe: str, stopped_at: str, why: str, *, length_override: str
 
 FULL_GAN_ON_CPU = ("on a 2-core CPU with the committed recipe, and bundled with the package as a full GAN (generator, "
                    "EMA generator and discriminator, fp16), so it can be sampled offline and fine-tuned.")
-# The GPU runs of 2026-12-04 (scripts/gpu/graphed_session.sh, docs/runs/gpu-graphed-session-2026-12-04.md): each
+# The GPU runs of 2026-12-04 (scripts/gpu/graphed_session.sh, docs/runs/gpu-session-2026-12-04-graphed.md): each
 # iteration replayed as one CUDA graph, three runs side by side on one H200 for 480 s each.
 GRAPHED_ON_GPU = ("on one NVIDIA H200 with the committed recipe, each iteration replayed as a CUDA graph "
                   "(ganzoo/gans/graphed.py, scripts/gpu/train_graphed.py), and bundled with the package as its fp16 "

@@ -51,15 +51,20 @@ def export_weights(run: Path, name: str, earlier_runs: Sequence[int] = (), kind:
     with tempfile.TemporaryDirectory() as tmp:
         folder = export_run(run, Path(tmp) / name, kind=kind, dtype="float16",
                             standing_statistics_batches=standing_statistics_batches)
-        shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
         config = json.loads((folder / "config.json").read_text())
-    if earlier_runs:
-        config["generator_iterations_before_continuing"] = sum(earlier_runs)
-        config["generator_iterations_of_earlier_runs"] = list(earlier_runs)
+        if earlier_runs:
+            config["generator_iterations_before_continuing"] = sum(earlier_runs)
+            config["generator_iterations_of_earlier_runs"] = list(earlier_runs)
+        bundle_weights(folder, name, config)
+    return int(config["generator_iterations"])
+
+
+def bundle_weights(folder: Path, name: str, config: dict) -> None:
+    """An export folder's weights and ``config`` as the bundled ganzoo/zoo/weights/NAME.safetensors + NAME.json."""
+    shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
     (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
     size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
     print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB)")
-    return int(config["generator_iterations"])
 
 
 def bundle_export(folder: Path, metrics_csv: Path, name: str) -> None:
@@ -68,13 +73,10 @@ def bundle_export(folder: Path, metrics_csv: Path, name: str) -> None:
     config = json.loads((folder / "config.json").read_text())
     if config.get("dtype") != "float16":
         raise SystemExit(f"{folder}: bundled weights are fp16, this export is {config.get('dtype')}")
-    shutil.copyfile(folder / "model.safetensors", WEIGHTS_DIR / f"{name}.safetensors")
-    (WEIGHTS_DIR / f"{name}.json").write_text(json.dumps(config, indent=2) + "\n")
+    bundle_weights(folder, name, config)
     shutil.copyfile(metrics_csv, RUNS_DIR / f"{name}.metrics.csv")
     plot_curve(curve_rows(metrics_csv, 1), f"{name}: 10k fakes vs the train split, in-domain features",
                FIGURES_DIR / f"{name}-curve.png")
-    size = (WEIGHTS_DIR / f"{name}.safetensors").stat().st_size
-    print(f"wrote ganzoo/zoo/weights/{name}.safetensors ({size / 1e6:.2f} MB), its log and curve")
 
 
 def checkpoint_to_bundle(run: Path, checkpoint: str | None) -> Path:

@@ -176,22 +176,22 @@ class GraphedIteration:
         return loss
 
     def _ema_update(self) -> None:
-        """``AveragedModel.update_parameters`` with ``get_ema_multi_avg_fn``, without its host-side
-        ``n_averaged == 0`` test (a sync): the first update, always eager, goes through torch's own."""
+        """``AveragedModel.update_parameters`` without its host-side ``n_averaged == 0`` test (a sync): the first
+        update, always eager, goes through it; later ones call its averaging function (``get_ema_multi_avg_fn``)
+        directly, once for the floating-point tensors and once for the others, as it groups them."""
         ema = self.gan.generator_ema
         if ema is None:
             return
         if self.steps_taken == 0:
             ema.update_parameters(self.gan.generator)
             return
-        decay = self.gan.hparams.ema_decay
         pairs = list(zip([*ema.module.parameters(), *ema.module.buffers()],
                          [*self.gan.generator.parameters(), *self.gan.generator.buffers()]))
-        floats = [(average, current.detach()) for average, current in pairs if average.is_floating_point()]
-        torch._foreach_lerp_([a for a, _ in floats], [c for _, c in floats], 1 - decay)
-        for average, current in pairs:
-            if not average.is_floating_point():
-                average.copy_(average * decay + current * (1 - decay))
+        for floating in (True, False):
+            group = [(average, current.detach()) for average, current in pairs
+                     if average.is_floating_point() == floating]
+            if group:
+                ema.multi_avg_fn([a for a, _ in group], [c for _, c in group], ema.n_averaged)
         ema.n_averaged.add_(1)
 
     # ------------------------------------------------------------------ learning rates
