@@ -784,6 +784,39 @@ def test_ctrl_c_before_the_first_periodic_checkpoint_saves_last_ckpt(tmp_path, r
     assert resumed.generator_iterations == 6
 
 
+class TerminateAtStep(Callback):
+    """``kill PID`` as the process sees it: a real SIGTERM, sent to itself once, at the end of a step."""
+
+    def __init__(self, step):
+        self.step = step
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if trainer.global_step == self.step:
+            os.kill(os.getpid(), signal.SIGTERM)
+
+
+@pytest.mark.parametrize("save_on_interrupt", [True, False], ids=["SaveOnInterrupt", "control"])
+def test_sigterm_between_periodic_checkpoints_saves_last_ckpt(tmp_path, save_on_interrupt):
+    # A background run (`ganzoo fit ... &`) ignores Ctrl-C's SIGINT; `kill` sends SIGTERM, which Lightning
+    # turns into a SIGTERMException (a SystemExit) at the end of the step.
+    callbacks = [TerminateAtStep(4)] + ([SaveOnInterrupt()] if save_on_interrupt else [])
+    trainer = make_trainer(tmp_path, callbacks, checkpoint_every=1000)
+    with pytest.raises(SystemExit):
+        trainer.fit(GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=6,
+                        sample_every_n_iterations=0), datamodule=toy_data())
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # Lightning put the default handler back
+    last = tmp_path / "checkpoints" / "last.ckpt"
+    if not save_on_interrupt:
+        assert not last.exists()
+        return
+    checkpoint = load_checkpoint_safely(last)
+    # n_critic 1: steps 1-2 are iteration 1, steps 3-4 iteration 2; the signal stops it at a whole iteration
+    assert checkpoint["global_step"] == 4 and checkpoint["ganzoo"]["generator_iterations"] == 2
+    resumed = GAN(generator=TOY_G, discriminator=TOY_D, max_generator_iterations=6, sample_every_n_iterations=0)
+    make_trainer(tmp_path / "resume").fit(resumed, datamodule=toy_data(), ckpt_path=str(last))
+    assert resumed.generator_iterations == 6
+
+
 class InterruptBeforeGeneratorStep(Callback):
     """Ctrl-C after iteration N's discriminator step and before its generator step: Lightning's
     global_step then counts one optimizer step more than whole iterations do."""

@@ -1,4 +1,4 @@
-"""Callbacks around checkpoints: every N generator iterations, the global RNG states, Ctrl-C."""
+"""Callbacks around checkpoints: every N generator iterations, the global RNG states, Ctrl-C and SIGTERM."""
 from __future__ import annotations
 
 import os
@@ -10,6 +10,7 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_info, rank_zero_warn
 
 from ganzoo.lightning_compat import save_checkpoint_now, set_every_n_train_steps
@@ -113,8 +114,15 @@ def _set_rng_states(states: dict[str, Any]) -> None:
 
 # ------------------------------- save on Ctrl-C, and at the end of a run stopped between periodic checkpoints
 class SaveOnInterrupt(Callback):
-    """Write ``last.ckpt`` when the run is stopped with Ctrl-C (KeyboardInterrupt), or ends between
-    periodic checkpoints (the Trainer's ``max_time``, a length that is not a multiple of the period).
+    """Write ``last.ckpt`` when the run is stopped with Ctrl-C (KeyboardInterrupt) or SIGTERM, or ends
+    between periodic checkpoints (the Trainer's ``max_time``, a length that is not a multiple of the period).
+
+    SIGTERM is how ``kill PID``, ``timeout``, ``docker stop`` and cluster schedulers stop a run, and the
+    only way to stop one started in the background with ``&``: shells start background jobs with SIGINT
+    ignored, so Ctrl-C's signal never reaches them (found when a zoo run sent SIGINT ran on, and the
+    SIGTERM that stopped it lost the 1,600 iterations since its last periodic checkpoint). Lightning's
+    own handler notes the signal and raises ``SIGTERMException`` at the end of the current batch, a
+    whole training step, then calls ``on_exception``: this callback saves there.
 
     Periodic checkpoints come every N generator iterations; a Ctrl-C before the first one would
     lose the whole run. Lightning catches the KeyboardInterrupt inside ``fit``, calls every
@@ -142,8 +150,14 @@ class SaveOnInterrupt(Callback):
         self.saved_path: Optional[str] = None
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        if isinstance(exception, KeyboardInterrupt) and self._worth_saving(trainer, pl_module):
-            self._save(trainer, pl_module, "interrupted", "Ctrl-C")
+        if isinstance(exception, KeyboardInterrupt):
+            why = "Ctrl-C"
+        elif isinstance(exception, SIGTERMException):
+            why = "SIGTERM"
+        else:
+            return
+        if self._worth_saving(trainer, pl_module):
+            self._save(trainer, pl_module, "interrupted", why)
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.checkpoint_callbacks and self._worth_saving(trainer, pl_module):
