@@ -257,6 +257,7 @@ VANILLA_SLOW_EMA_RUN = Run("EMA 0.9999 (bundled)", "docs/runs/vanilla-fashion-mn
 
 VANILLA_MOMENTUM_FREE_RUN = vanilla_recipe_run("betas (0, 0.99) + EMA 0.9999", "adam_beta1_zero_slow_ema")
 
+
 def _on_minimax(change: str, name: str, recipe: str, outcome: str, *, run: Run | None = None,
                 kept: bool = False) -> Attempt:
     """An attempt on the minimax recipe, with its own recipe (float32 on an AVX2 CPU, as its reference); ``run``

@@ -112,7 +112,7 @@ def _set_rng_states(states: dict[str, Any]) -> None:
     np.random.set_state((np_kind, np_keys.numpy().astype(np.uint32), np_pos, np_has_gauss, np_gauss))
 
 
-# ------------------------------- save on Ctrl-C, and at the end of a run stopped between periodic checkpoints
+# ---------------------- save on Ctrl-C or SIGTERM, and at the end of a run stopped between periodic checkpoints
 class SaveOnInterrupt(Callback):
     """Write ``last.ckpt`` when the run is stopped with Ctrl-C (KeyboardInterrupt) or SIGTERM, or ends
     between periodic checkpoints (the Trainer's ``max_time``, a length that is not a multiple of the period).
