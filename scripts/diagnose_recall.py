@@ -63,7 +63,9 @@ INTRODUCTION = (
 def bundled_models(features: str) -> list[str]:
     from ganzoo.zoo.registry import registry
 
-    return [name for name in registry() if name.endswith(f"-{features}")]
+    # By the data set its metrics were measured against, not by name: sngan-cifar10-resnet is a CIFAR-10 model too.
+    return [name for name, entry in registry().items()
+            if any(metric["protocol"].get("reference_dataset") == features for metric in entry.metrics)]
 
 
 def diagnose(generator, extractor, real: torch.Tensor, real_radii: torch.Tensor,
